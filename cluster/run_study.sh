@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's first command: set up the environment, start a local Ray head on 127.0.0.1 and
+# submit the study as a Ray job. Extra arguments go to full_study.py (e.g. --smoke, --config F).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+# shellcheck disable=SC1091
+source cluster/env.sh
+OUT="${DRL_OUTPUT_DIR:-$REPO/outputs}"
+bash cluster/start_local.sh
+ray job submit --address "http://127.0.0.1:${DRL_RAY_DASHBOARD_PORT:-8265}" \
+  --working-dir . --runtime-env cluster/runtime_env.yaml \
+  -- python pipelines/full_study.py --output-dir "$OUT" "$@"
+echo "[study] results in $OUT"
+echo "[study] view them: $REPO/.venv/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$OUT/mlflow.db"
+echo "[study] stop Ray when done: bash cluster/stop_local.sh"

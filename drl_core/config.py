@@ -1,0 +1,114 @@
+"""The typed configs drl_core consumes. The pipelines load them from YAML; here they are plain.
+
+All are frozen dataclasses; derive variants with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drl_core.names import ALGORITHM_NAMES, MODEL_NAMES
+
+
+def _check(cond: bool, key: str, message: str) -> None:
+    if not cond:
+        raise ValueError(f"{key}: {message}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A backbone from :func:`drl_core.models.create_model` and its width.
+
+    ``width`` is the channel count of the first stage: 64 is the published ResNet; smaller
+    values give the reduced-width variants used on CPUs. ``stem_pool`` keeps the stem's max-pool
+    (the published models); the CPU defaults drop it, since at 28-pixel inputs it erases most of
+    the motion (see docs/CALIBRATION.md).
+    """
+
+    name: str = "r3d18"
+    width: int = 8
+    stem_pool: bool = False
+    checkpoint: str = ""
+
+    def __post_init__(self) -> None:
+        _check(self.name in MODEL_NAMES, "name", f"unknown model {self.name!r} (valid: {', '.join(MODEL_NAMES)})")
+        _check(self.width >= 4 and self.width % 4 == 0, "width", f"must be a multiple of 4, >= 4; got {self.width}")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """SGD (the paper's) or AdamW, with a step schedule (lr × ``gamma`` every ``step_size`` epochs)."""
+
+    optimizer: str = "sgd"
+    epochs: int = 50
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    step_size: int = 20
+    gamma: float = 0.1
+    batch_size: int = 64
+    accumulate: int = 1
+    freeze_bn: bool = False
+
+    def __post_init__(self) -> None:
+        _check(self.optimizer in ("sgd", "adamw"), "optimizer", f"must be sgd or adamw, got {self.optimizer!r}")
+        _check(self.epochs >= 0, "epochs", f"must be >= 0, got {self.epochs}")
+        _check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
+        _check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
+        _check(self.step_size >= 1, "step_size", f"must be >= 1, got {self.step_size}")
+        _check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        _check(self.accumulate >= 1, "accumulate", f"must be >= 1, got {self.accumulate}")
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """Training and test transforms applied to decoded clips (T×H×W×3 uint8).
+
+    ``flip`` defaults off: on the synthetic benchmark a horizontal flip turns "moving right"
+    into "moving left". The paper's real-data configs switch it on.
+    """
+
+    crop_size: int = 28
+    flip: bool = False
+    jitter: float = 0.2
+    mean: tuple[float, float, float] = (0.45, 0.45, 0.45)
+    std: tuple[float, float, float] = (0.225, 0.225, 0.225)
+
+    def __post_init__(self) -> None:
+        _check(self.crop_size >= 8, "crop_size", f"must be >= 8, got {self.crop_size}")
+        _check(0 <= self.jitter < 1, "jitter", f"must lie in [0, 1), got {self.jitter}")
+        _check(min(self.std) > 0, "std", "must be positive")
+
+
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    """Which training objective to use and its weights (defaults from the paper's supplement).
+
+    Names: ``supervised``, ``adversarial`` (Alg. 1), ``spatial_adversary`` (Alg. 2),
+    ``static_inputs`` (Alg. 3).
+    """
+
+    name: str = "supervised"
+    alpha: float = 0.5
+    beta: float = 0.5
+    lam: float = 0.5
+    epsilon: float = 8 / 255
+    attack: str = "fgsm"
+    attack_steps: int = 5
+    static_mode: str = "freeze"
+    per_sample_scaling: bool = False
+    temperature: float = 1.0
+    spatial: ModelConfig = field(default_factory=lambda: ModelConfig(name="r2d18"))
+
+    def __post_init__(self) -> None:
+        _check(self.name in ALGORITHM_NAMES, "name",
+               f"unknown algorithm {self.name!r} (valid: {', '.join(ALGORITHM_NAMES)})")
+        for key in ("alpha", "beta"):
+            _check(0.0 <= getattr(self, key) <= 1.0, key, f"must lie in [0, 1], got {getattr(self, key)}")
+        _check(self.lam >= 0, "lam", f"must be >= 0, got {self.lam}")
+        _check(self.epsilon >= 0, "epsilon", f"must be >= 0, got {self.epsilon}")
+        _check(self.attack in ("fgsm", "pgd"), "attack", f"must be fgsm or pgd, got {self.attack!r}")
+        _check(self.attack_steps >= 1, "attack_steps", "must be >= 1")
+        _check(self.static_mode in ("freeze", "shuffle"), "static_mode",
+               f"must be freeze or shuffle, got {self.static_mode!r}")
+        _check(self.temperature > 0, "temperature", "must be positive")

@@ -1,0 +1,76 @@
+"""The dynamic score (DS) of a video model, and static-input probes.
+
+DS (Li & Vasconcelos, 2022) measures how much of a video model's prediction a spatial model
+(which sees frames independently) cannot reproduce: distil a spatial model on the video model's
+outputs, then DS = mean KL(p_video ‖ q_spatial) on held-out clips, in nats. A model that only
+uses static appearance is mimicked well (DS ≈ 0); one that uses motion is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from drl_core.algorithms.distillation import SpatialDistillation
+from drl_core.algorithms.static_inputs import static_clips
+from drl_core.config import OptimConfig
+from drl_core.engine import Precision, fit, predict
+from drl_core.losses import kl_per_sample
+
+
+@dataclass
+class DynamicScore:
+    """DS summary: mean KL (nats), top-1 agreement, and the per-class and per-video KL."""
+
+    kl: float
+    agreement: float
+    per_class: dict[int, float]
+    per_video: torch.Tensor  # (V,) KL of each video, in loader order
+
+
+def dynamic_score(video_logits: torch.Tensor, spatial_logits: torch.Tensor, labels: torch.Tensor) -> DynamicScore:
+    """DS from matching logits V×K of the video and spatial models, and labels V."""
+    kl = kl_per_sample(video_logits.float(), spatial_logits.float())
+    agree = (video_logits.argmax(1) == spatial_logits.argmax(1)).float()
+    per_class = {int(c): float(kl[labels == c].mean()) for c in labels.unique()}
+    return DynamicScore(float(kl.mean()), float(agree.mean()), per_class, kl)
+
+
+def distill_spatial(video: nn.Module, spatial: nn.Module, train_loader, cfg: OptimConfig,
+                    device: torch.device, precision: Precision = Precision(), on_epoch=None) -> nn.Module:
+    """Train ``spatial`` to mimic the frozen ``video`` model over ``train_loader``; returns it."""
+    algo = SpatialDistillation(video, spatial)
+    fit(algo, train_loader, cfg, device, on_epoch=on_epoch, precision=precision)
+    for p in video.parameters():
+        p.requires_grad_(True)
+    return spatial
+
+
+def score_models(video: nn.Module, spatial: nn.Module, loader, device: torch.device,
+                 precision: Precision = Precision()) -> DynamicScore:
+    """DS of ``video`` against an already distilled ``spatial`` model on ``loader``."""
+    pv = predict(video, loader, device, precision=precision)
+    ps = predict(spatial, loader, device, precision=precision)
+    return dynamic_score(pv.logits, ps.logits, pv.labels)
+
+
+def static_probe(video: nn.Module, loader, mode: str, device: torch.device,
+                 precision: Precision = Precision()) -> DynamicScore:
+    """KL(p_video(clip) ‖ p_video(static clip)): a fast DS proxy that needs no spatial model.
+
+    ``mode`` is ``freeze`` (first frame repeated) or ``shuffle`` (frames permuted with a fixed
+    seed). Multi-clip items (B×N×C×T×H×W) are made static clip by clip.
+    """
+    gen = torch.Generator().manual_seed(0)
+
+    def make_static(clips: torch.Tensor) -> torch.Tensor:
+        if clips.dim() == 6:
+            b, n = clips.shape[:2]
+            return static_clips(clips.flatten(0, 1), mode, gen).view_as(clips)
+        return static_clips(clips, mode, gen)
+
+    pv = predict(video, loader, device, precision=precision)
+    ps = predict(video, loader, device, transform=make_static, precision=precision)
+    return dynamic_score(pv.logits, ps.logits, pv.labels)

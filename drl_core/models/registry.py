@@ -1,0 +1,72 @@
+"""The model registry: explicit names, one factory, errors that list the valid names."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+from drl_core.names import MODEL_NAMES
+from drl_core.models.resnet2d import BasicBlock2d, Bottleneck2d, ResNet2dVideo
+from drl_core.models.resnet3d import BasicBlock3d, Bottleneck3d, ResNet3d
+from drl_core.models.video_net import VideoClassifier
+
+_R10, _R18, _R50 = (1, 1, 1, 1), (2, 2, 2, 2), (3, 4, 6, 3)
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "r2d10": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R10, width, stem_pool=stem_pool),
+    "r2d18": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R18, width, stem_pool=stem_pool),
+    "r2d50": lambda width, stem_pool: ResNet2dVideo(Bottleneck2d, _R50, width, stem_pool=stem_pool),
+    "r3d10": lambda width, stem_pool: ResNet3d(BasicBlock3d, _R10, width, stem_pool),
+    "r3d18": lambda width, stem_pool: ResNet3d(BasicBlock3d, _R18, width, stem_pool),
+    "r3d50": lambda width, stem_pool: ResNet3d(Bottleneck3d, _R50, width, stem_pool),
+    "tsm_r10": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R10, width, True, stem_pool),
+    "tsm_r18": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R18, width, True, stem_pool),
+    "tsm_r50": lambda width, stem_pool: ResNet2dVideo(Bottleneck2d, _R50, width, True, stem_pool),
+}
+
+assert tuple(sorted(MODELS)) == MODEL_NAMES, "drl_core.names.MODEL_NAMES is out of date"
+
+
+def list_models() -> list[str]:
+    """The registered backbone names, sorted."""
+    return sorted(MODELS)
+
+
+def create_model(name: str, num_classes: int, width: int = 64, stem_pool: bool = True, **kwargs) -> VideoClassifier:
+    """Build a registered backbone with a ``num_classes``-way linear head.
+
+    Args:
+        name: one of :func:`list_models`.
+        num_classes: classifier width.
+        width: first-stage channels; 64 is the published model, smaller is cheaper.
+        stem_pool: keep the stem's max-pool (the published model); False suits small inputs.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
+    if kwargs:
+        raise TypeError(f"create_model({name!r}) got unexpected arguments: {', '.join(sorted(kwargs))}")
+    return VideoClassifier(MODELS[name](width, stem_pool), num_classes)
+
+
+def build_model(cfg, num_classes: int) -> VideoClassifier:
+    """The model a ``ModelConfig`` describes; loads ``cfg.checkpoint`` (a state dict) if set.
+
+    A checkpoint's classifier head is skipped when its shape differs (e.g. ImageNet weights for
+    a spatial model); every other mismatch is an error naming the checkpoint.
+    """
+    import torch
+
+    model = create_model(cfg.name, num_classes, width=cfg.width, stem_pool=cfg.stem_pool)
+    if cfg.checkpoint:
+        state = torch.load(cfg.checkpoint, map_location="cpu", weights_only=True)
+        state = state.get("model", state)
+        own = model.state_dict()
+        head = {k for k in ("fc.weight", "fc.bias") if k in state and state[k].shape != own[k].shape}
+        shaped = [k for k, v in state.items() if k in own and k not in head and v.shape != own[k].shape]
+        missing, unexpected = model.load_state_dict(
+            {k: v for k, v in state.items() if k not in head and k not in shaped}, strict=False)
+        bad = shaped + [k for k in missing if k not in head] + list(unexpected)
+        if bad:
+            raise ValueError(f"{cfg.checkpoint}: does not fit {cfg.name} width {cfg.width}: {', '.join(bad[:5])}")
+    return model

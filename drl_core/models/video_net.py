@@ -1,0 +1,48 @@
+"""The classifier wrapper every backbone shares: multi-clip consensus and exposed features."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class VideoClassifier(nn.Module):
+    """A backbone that pools clips to features, followed by a linear head.
+
+    Args:
+        backbone: maps clips B×C×T×H×W to pooled features B×D; must expose ``out_dim``.
+        num_classes: width of the linear head.
+    """
+
+    def __init__(self, backbone: nn.Module, num_classes: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.fc = nn.Linear(backbone.out_dim, num_classes)
+
+    @property
+    def feature_dim(self) -> int:
+        return self.fc.in_features
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features: B×C×T×H×W → B×D, or B×N×C×T×H×W → B×D averaged over N clips."""
+        if x.dim() == 6:
+            b, n = x.shape[:2]
+            return self.backbone(x.flatten(0, 1)).view(b, n, -1).mean(1)
+        if x.dim() != 5:
+            raise ValueError(f"expected clips B×C×T×H×W or B×N×C×T×H×W, got shape {tuple(x.shape)}")
+        return self.backbone(x)
+
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        """Logits B×K. With N clips (B×N×C×T×H×W), the logits of the clips are averaged.
+
+        With ``return_features``, returns ``(logits, features)`` with features B×D.
+        """
+        if x.dim() == 6:
+            b, n = x.shape[:2]
+            feats = self.backbone(x.flatten(0, 1))
+            logits = self.fc(feats).view(b, n, -1).mean(1)
+            feats = feats.view(b, n, -1).mean(1)
+        else:
+            feats = self.forward_features(x)
+            logits = self.fc(feats)
+        return (logits, feats) if return_features else logits

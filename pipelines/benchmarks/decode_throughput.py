@@ -1,0 +1,70 @@
+"""Decode-stage throughput against a plain decord loop over the same files, as a ratio.
+
+``python -m pipelines.benchmarks.decode_throughput [--videos N] [--cpus C]``
+
+Both sides decode the same clips (same frames, clip count and resize). The plain loop runs in
+one process; the stage runs on a local Ray with ``--cpus`` CPUs, with isolation and manifest
+on, as the study uses it. Prints videos/s of each and stage/plain (goal: ≥ 0.8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+from pipelines.config.schema import BenchmarkConfig, DecodeConfig
+from pipelines.decode.records import read_kinetics
+from pipelines.decode.stage import DecodeInputs, clip_spec, run
+from pipelines.decode.video import decode_video
+from pipelines.synthetic.generate import SOURCE, generate_benchmark
+
+
+def plain_loop(paths: list[str], cfg: DecodeConfig) -> float:
+    """Seconds for a single-process decord loop over ``paths``."""
+    spec = clip_spec(cfg, "train")
+    start = time.perf_counter()
+    for p in paths:
+        res = decode_video(p, spec, ("decord",))
+        assert res.status == "ok", res.reason
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--videos", type=int, default=400, help="source train videos to decode")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
+    parser.add_argument("--size", type=int, default=128, help="frame side of the generated videos")
+    parser.add_argument("--work-dir", help="keep generated files here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    import ray
+
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="decode-bench-"))
+    per_class = max(1, args.videos // 10)
+    bench_cfg = dataclasses.replace(BenchmarkConfig(), size=args.size, duration=(3.0, 4.0),
+                                    source_train_per_class=per_class, source_test_per_class=1,
+                                    downstream_train_per_class=1, downstream_test_per_class=1)
+    bench = generate_benchmark(bench_cfg, work / "bench")
+    records = read_kinetics(bench.videos(SOURCE), bench.annotations(SOURCE), "train").records
+    cfg = DecodeConfig(short_side=64, train_clips=4, videos_per_task=16)
+    ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+    run(cfg, DecodeInputs("warmup", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)),
+                          str(work / "warmup")))  # start Ray workers once, as a long study has them
+    plain = plain_loop([r.path for r in records], cfg)
+    start = time.perf_counter()
+    out = run(dataclasses.replace(cfg, short_side=63), DecodeInputs(
+        "bench", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)), str(work / "shards")))
+    stage = time.perf_counter() - start
+    assert out.summary["decoded"] == len(records)
+    n = len(records)
+    print(f"videos: {n} ({args.size}px, 3-4 s, {cfg.train_clips} clips × {cfg.num_frames} frames), "
+          f"Ray CPUs: {args.cpus}")
+    print(f"plain decord loop : {n / plain:7.1f} videos/s")
+    print(f"decode stage      : {n / stage:7.1f} videos/s")
+    print(f"ratio stage/plain : {plain / stage:7.2f}  (goal >= 0.8)")
+
+
+if __name__ == "__main__":
+    main()

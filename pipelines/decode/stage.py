@@ -1,0 +1,181 @@
+"""The decode stage: video records → Arrow/Parquet clip shards, on Ray Data.
+
+Output folder ``<out_root>/<dataset>/<split>/<key>/``::
+
+    shards/*.parquet   clip rows (pipelines.decode.schema.SHARD_SCHEMA)
+    classes.txt        class names in label order
+    manifest.csv       one row per input video or annotation row: status, reason, backend
+    summary.json       counts by status and by label, the key and the parameters
+
+``key`` hashes the parameters and every input file's path, size and mtime: a re-run with the
+same inputs reuses the folder; any change decodes into a new one.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipelines.config.schema import DecodeConfig
+from pipelines.decode.records import RecordSet, VideoRecord, get_reader
+from pipelines.decode.schema import clips_to_table, empty_table
+from pipelines.decode.video import ClipSpec, decode_many_isolated, decode_video
+
+MANIFEST_FIELDS = ("video_id", "path", "split", "label_name", "status", "reason", "backend", "clips")
+
+
+@dataclass(frozen=True)
+class DecodeInputs:
+    dataset: str
+    split: str
+    video_root: str
+    annotation_root: str
+    out_root: str
+    reader: str = "kinetics400"
+
+
+@dataclass(frozen=True)
+class DecodeOutput:
+    path: Path
+    key: str
+    classes: tuple[str, ...]
+    summary: dict
+    cached: bool
+
+    @property
+    def shards(self) -> Path:
+        return self.path / "shards"
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / "manifest.csv"
+
+
+def clip_spec(cfg: DecodeConfig, split: str) -> ClipSpec:
+    clips = cfg.train_clips if split == "train" else cfg.test_clips
+    return ClipSpec(cfg.num_frames, cfg.clip_seconds, clips, cfg.short_side)
+
+
+def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet) -> str:
+    """Hash of decoding parameters, the class list and each input file's identity."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"spec": asdict(spec), "backends": cfg.backends, "classes": records.classes,
+                         "version": 1}, sort_keys=True).encode())
+    for r in records.records:
+        try:
+            st = Path(r.path).stat()
+            ident = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            ident = None
+        h.update(json.dumps([asdict(r), ident]).encode())
+    for rej in records.rejects:
+        h.update(json.dumps(asdict(rej)).encode())
+    return h.hexdigest()[:16]
+
+
+def decode_batch(batch: pa.Table, spec: ClipSpec, cfg: DecodeConfig, manifest_dir: str) -> pa.Table:
+    """Ray Data map function: decode a batch of records, write their manifest part, return rows."""
+    tables, entries = [], []
+    recs = batch.to_pylist()
+    paths = [r["path"] for r in recs]
+    if cfg.isolate:
+        results = decode_many_isolated(paths, spec, cfg.backends, cfg.timeout_s)
+    else:
+        results = [decode_video(p, spec, cfg.backends) for p in paths]
+    for rec, res in zip(recs, results):
+        n = 0 if res.clips is None else len(res.clips)
+        entries.append({**{k: rec[k] for k in ("video_id", "path", "split", "label_name")},
+                        "status": res.status, "reason": res.reason or "; ".join(res.errors),
+                        "backend": res.backend, "clips": n})
+        if res.status == "ok":
+            meta = {**rec, "source_fps": res.fps, "duration": res.duration, "backend": res.backend}
+            tables.append(clips_to_table(meta, res.clips, res.times, res.starts))
+    part = Path(manifest_dir) / f"{uuid.uuid4().hex}.json"
+    part.write_text(json.dumps(entries))
+    return pa.concat_tables(tables) if tables else empty_table()
+
+
+def _ray_decode(records: list[VideoRecord], spec: ClipSpec, cfg: DecodeConfig, tmp: Path) -> None:
+    import ray
+
+    (tmp / "manifest_parts").mkdir(parents=True)
+    (tmp / "shards").mkdir()
+    if not records:
+        return
+    # Ray Data reserves half of the cluster for each operator by default; on a small node that
+    # runs one decode task at a time. Decoding is the only heavy operator here, so let it use all.
+    ray.data.DataContext.get_current().op_resource_reservation_enabled = False
+    items = [asdict(r) for r in records]
+    blocks = max(1, min(len(items), -(-len(items) // cfg.videos_per_task)))
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
+    remote_args = {"max_calls": cfg.max_calls} if cfg.max_calls else {}
+    ds = ds.map_batches(decode_batch, batch_size=cfg.videos_per_task, batch_format="pyarrow",
+                        fn_kwargs={"spec": spec, "cfg": cfg, "manifest_dir": str(tmp / "manifest_parts")},
+                        num_cpus=1, **remote_args)
+    ds.write_parquet(str(tmp / "shards"))
+
+
+def _collect_manifest(tmp: Path, records: RecordSet) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for part in sorted((tmp / "manifest_parts").glob("*.json")):
+        for entry in json.loads(part.read_text()):
+            seen[entry["video_id"]] = entry  # a retried task may report a video twice
+    rows = [seen.get(r.video_id) or {**asdict(r), "status": "lost", "reason": "no decode result came back",
+                                        "backend": "", "clips": 0} for r in records.records]
+    rows = [{k: row.get(k, "") for k in MANIFEST_FIELDS} for row in rows]
+    rows += [{**{k: getattr(rej, k) for k in ("video_id", "path", "split", "label_name", "status", "reason")},
+              "backend": "", "clips": 0} for rej in records.rejects]
+    return rows
+
+
+def _write_outputs(tmp: Path, rows: list[dict], records: RecordSet, key: str, cfg: DecodeConfig,
+                   spec: ClipSpec, seconds: float) -> dict:
+    with open(tmp / "manifest.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, MANIFEST_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    (tmp / "classes.txt").write_text("".join(f"{c}\n" for c in records.classes))
+    ok = [r for r in rows if r["status"] == "ok"]
+    summary = {
+        "key": key, "videos": len(rows), "decoded": len(ok), "clips": sum(int(r["clips"]) for r in ok),
+        "by_status": dict(Counter(r["status"] for r in rows)),
+        "by_backend": dict(Counter(r["backend"] for r in ok)),
+        "per_label": {c: n for c, n in sorted(Counter(r["label_name"] for r in ok).items())},
+        "spec": asdict(spec), "backends": list(cfg.backends), "seconds": round(seconds, 2),
+    }
+    (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+    shutil.rmtree(tmp / "manifest_parts")
+    return summary
+
+
+def run(cfg: DecodeConfig, inputs: DecodeInputs) -> DecodeOutput:
+    """Decode one split of one dataset into shards, or reuse the shards of an identical run."""
+    records = get_reader(inputs.reader)(inputs.video_root, inputs.annotation_root, inputs.split)
+    spec = clip_spec(cfg, inputs.split)
+    key = cache_key(cfg, spec, records)
+    final = Path(inputs.out_root) / inputs.dataset / inputs.split / key
+    if (final / "summary.json").is_file():
+        return DecodeOutput(final, key, records.classes, json.loads((final / "summary.json").read_text()), True)
+    tmp = final.with_name(f"{key}.partial-{uuid.uuid4().hex[:8]}")
+    start = time.perf_counter()
+    try:
+        _ray_decode(records.records, spec, cfg, tmp)
+        rows = _collect_manifest(tmp, records)
+        summary = _write_outputs(tmp, rows, records, key, cfg, spec, time.perf_counter() - start)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():  # a concurrent run finished first: keep its folder
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.rename(final)
+    return DecodeOutput(final, key, records.classes, summary, False)

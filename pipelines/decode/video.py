@@ -1,0 +1,143 @@
+"""Decode one video into fixed-duration clips, falling back across backends.
+
+:func:`decode_video` runs in-process; :func:`decode_isolated` runs it in a forked child with a
+deadline, so a decoder that hangs (dmlc/decord#269) is killed and one that leaks memory
+(dmlc/decord#197, #208) gives it back when the child exits.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from drl_core.data.clip_sampling import clip_starts, frame_indices, frame_times
+from pipelines.decode.backends import Backend
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    num_frames: int
+    clip_seconds: float
+    num_clips: int
+    short_side: int
+
+
+@dataclass
+class DecodeResult:
+    """Clips C×T×H×W×3 and their timestamps C×T, or ``status``/``reason`` saying why not."""
+
+    status: str  # ok, missing, unreadable, empty, undecodable, timeout
+    reason: str = ""
+    backend: str = ""
+    clips: np.ndarray | None = None
+    times: np.ndarray | None = None
+    starts: np.ndarray | None = None
+    fps: float = 0.0
+    duration: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def _resize_short_side(frame: np.ndarray, short: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    scale = short / min(h, w)
+    size = (max(short, round(w * scale)), max(short, round(h * scale)))
+    if size == (w, h):
+        return frame
+    return np.asarray(Image.fromarray(frame).resize(size, Image.BILINEAR))
+
+
+def _precheck(path: str) -> DecodeResult | None:
+    if not os.path.lexists(path) or not os.path.exists(path):
+        return DecodeResult("missing", f"no such file: {path}")
+    if os.path.isdir(path):
+        return DecodeResult("unreadable", "is a directory, not a video file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1)
+    except OSError as err:
+        return DecodeResult("unreadable", f"{type(err).__name__}: {err.strerror}")
+    if not head:
+        return DecodeResult("empty", "zero-byte file")
+    return None
+
+
+def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...]) -> DecodeResult:
+    """Sample ``spec.num_clips`` uniformly spaced clips of ``spec.clip_seconds`` from ``path``.
+
+    Each backend is tried in order; the first that succeeds wins and is recorded.
+    """
+    bad = _precheck(path)
+    if bad is not None:
+        return bad
+    errors = []
+    for name in backends:
+        try:
+            decoder = Backend(name).open(path)
+            info = decoder.info()
+            if info.num_frames < 1 or info.fps <= 0:
+                raise RuntimeError(f"no frames ({info.num_frames}) or no frame rate ({info.fps})")
+            duration = info.num_frames / info.fps
+            starts = clip_starts(duration, spec.clip_seconds, spec.num_clips)
+            times = np.stack([frame_times(s, spec.clip_seconds, spec.num_frames) for s in starts])
+            idx = frame_indices(times, info.fps, info.num_frames)
+            unique = np.unique(idx)
+            frames = decoder.read(unique)
+            lookup = {int(i): _resize_short_side(f, spec.short_side) for i, f in zip(unique, frames)}
+            clips = np.stack([[lookup[int(i)] for i in row] for row in idx])
+            return DecodeResult("ok", "", name, clips, times.astype(np.float32), starts, info.fps, duration, errors)
+        except Exception as err:  # noqa: BLE001 - every decoder failure is recorded, then the next is tried
+            errors.append(f"{name}: {type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")
+    return DecodeResult("undecodable", "; ".join(errors), errors=errors)
+
+
+def _child(conn, paths: list[str], spec: ClipSpec, backends: tuple[str, ...]) -> None:
+    """Decode ``paths`` in order, sending one result per video as soon as it is ready."""
+    try:
+        for path in paths:
+            try:
+                result = decode_video(path, spec, backends)
+            except BaseException:  # noqa: BLE001
+                result = DecodeResult("undecodable", traceback.format_exc(limit=1).strip().splitlines()[-1])
+            conn.send(result)
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def decode_many_isolated(paths: list[str], spec: ClipSpec, backends: tuple[str, ...],
+                         timeout_s: float) -> list[DecodeResult]:
+    """:func:`decode_video` for each path, in a forked child that is killed on any video's timeout.
+
+    One child serves the whole list; a video that runs past ``timeout_s`` is reported as
+    ``timeout`` and a fresh child takes over from the next video. The child exits at the end,
+    returning whatever memory the decoders held.
+    """
+    ctx = mp.get_context("fork")
+    results: list[DecodeResult] = []
+    while len(results) < len(paths):
+        todo = paths[len(results):]
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(send, todo, spec, backends), daemon=True)
+        proc.start()
+        send.close()
+        try:
+            for _ in todo:
+                if not recv.poll(timeout_s):
+                    results.append(DecodeResult("timeout", f"decoding took longer than {timeout_s:g} s; decoder killed"))
+                    break
+                try:
+                    results.append(recv.recv())
+                except EOFError:
+                    results.append(DecodeResult("undecodable", f"decoder process died (exit code {proc.exitcode})"))
+                    break
+        finally:
+            recv.close()
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+    return results

@@ -1,0 +1,99 @@
+import pytest
+import torch
+
+from drl_core.algorithms import build_algorithm, list_algorithms, static_clips
+from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig
+from drl_core.engine import make_optimizer
+from drl_core.models import create_model
+
+CLIP = ClipConfig()
+
+
+def _build(name: str, **kw):
+    torch.manual_seed(0)
+    cfg = AlgorithmConfig(name=name, **kw)
+    video = create_model("r3d18", 3, width=8)
+    spatial = create_model("r2d18", 3, width=8)
+    return build_algorithm(cfg, video, spatial, CLIP.mean, CLIP.std)
+
+
+@pytest.mark.parametrize("name", list_algorithms())
+def test_one_step_changes_weights_with_finite_components(name):
+    algo = _build(name)
+    opt = make_optimizer(algo.parameters(), __import__("drl_core.config", fromlist=["OptimConfig"]).OptimConfig(lr=0.1))
+    before = {k: v.clone() for k, v in algo.state_dict().items() if v.dtype.is_floating_point}
+    clips, labels = torch.randn(4, 3, 4, 32, 32), torch.tensor([0, 1, 2, 0])
+    out = algo(clips, labels)
+    assert out.logits.shape == (4, 3)
+    assert torch.isfinite(out.loss) and all(torch.isfinite(v) for v in out.components.values())
+    out.loss.backward()
+    opt.step()
+    after = algo.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("video.") and "weight" in k for k in changed)
+    if name in ("adversarial", "spatial_adversary"):
+        assert any(k.startswith("spatial.") and "weight" in k for k in changed)
+
+
+def test_adversarial_clips_differ_from_clean_and_are_used():
+    """The adversary is really switched on: its clips differ and feed the video loss."""
+    algo = _build("adversarial", beta=1.0)
+    clips, labels = torch.randn(2, 3, 4, 32, 32), torch.tensor([0, 1])
+    out = algo(clips, labels)
+    adv = algo.last_adversarial
+    assert adv is not None and not torch.equal(adv, clips)
+    assert (adv - clips).abs().max() > 0
+    # With beta=1 the video loss is CE on adversarial clips only: recompute it by hand.
+    algo.eval()
+    algo.video.train()
+    ce_adv = torch.nn.functional.cross_entropy(algo.video(adv), labels)
+    assert torch.isclose(out.components["ce_adv"], ce_adv.detach(), rtol=1e-3)
+    assert not torch.isclose(out.components["ce_adv"], out.components["ce"])
+
+
+def test_spatial_adversary_reverses_gradient_into_video_model():
+    """The video head's gradient from the KD term is −λ times the spatial side's."""
+    torch.manual_seed(0)
+    algo = _build("spatial_adversary", lam=0.5)
+    clips, labels = torch.randn(3, 3, 4, 32, 32), torch.tensor([0, 1, 2])
+    logits = algo.video(clips)
+    logits.retain_grad()
+    from drl_core.losses import grad_reverse, kd_loss
+    kd = kd_loss(algo.spatial(clips), grad_reverse(logits, 0.5))
+    kd.backward()
+    logits2 = logits.detach().requires_grad_(True)
+    kd_loss(algo.spatial(clips).detach(), logits2).backward()
+    torch.testing.assert_close(logits.grad, -0.5 * logits2.grad)
+
+
+def test_static_clips_freeze_and_shuffle():
+    clips = torch.arange(2 * 3 * 4 * 2 * 2, dtype=torch.float).view(2, 3, 4, 2, 2)
+    frozen = static_clips(clips, "freeze")
+    assert all(torch.equal(frozen[:, :, t], clips[:, :, 0]) for t in range(4))
+    shuffled = static_clips(clips, "shuffle", torch.Generator().manual_seed(1))
+    assert sorted(shuffled[0, 0, :, 0, 0].tolist()) == sorted(clips[0, 0, :, 0, 0].tolist())
+    with pytest.raises(ValueError):
+        static_clips(clips, "rewind")
+
+
+def test_static_inputs_per_sample_scaling_weights_in_unit_interval():
+    algo = _build("static_inputs", per_sample_scaling=True)
+    out = algo(torch.randn(4, 3, 4, 32, 32), torch.tensor([0, 1, 2, 0]))
+    assert 0.0 <= out.components["weight"].item() <= 1.0
+
+
+def test_algorithm_config_validation():
+    with pytest.raises(ValueError, match="epsilon"):
+        AlgorithmConfig(epsilon=-0.1)
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        AlgorithmConfig(name="drl9")
+    with pytest.raises(ValueError, match="unknown model"):
+        ModelConfig(name="vit")
+    with pytest.raises(ValueError, match="needs a spatial model"):
+        build_algorithm(AlgorithmConfig(name="adversarial"), create_model("r3d18", 2, width=8), None,
+                        CLIP.mean, CLIP.std)
+
+
+def test_defaults_from_the_supplement():
+    cfg = AlgorithmConfig()
+    assert (cfg.alpha, cfg.beta, cfg.lam, cfg.epsilon, cfg.attack_steps) == (0.5, 0.5, 0.5, 8 / 255, 5)

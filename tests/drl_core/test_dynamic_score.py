@@ -1,0 +1,72 @@
+import torch
+from torch import nn
+
+from drl_core.algorithms.distillation import SpatialDistillation
+from drl_core.config import OptimConfig
+from drl_core.metrics.dynamic_score import distill_spatial, dynamic_score, score_models, static_probe
+from drl_core.models import create_model
+
+
+class FirstFrameModel(nn.Module):
+    """Sees only frame 0: a purely static model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x, return_features=False):
+        feats = x[:, :, 0].mean((2, 3))
+        logits = self.fc(feats) * 5
+        return (logits, feats) if return_features else logits
+
+
+class FrameDifferenceModel(FirstFrameModel):
+    """Responds only to the change between consecutive frames: a purely dynamic model."""
+
+    def forward(self, x, return_features=False):
+        feats = (x[:, :, 1:] - x[:, :, :-1]).abs().mean((2, 3, 4))
+        logits = self.fc(feats) * 5
+        return (logits, feats) if return_features else logits
+
+
+def _loader(n=24, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    clips = torch.randn(n, 3, 4, 8, 8, generator=gen)
+    clips[: n // 2] = clips[: n // 2, :, :1].expand(-1, -1, 4, -1, -1)  # half of them static
+    labels = torch.randint(0, 3, (n,), generator=gen)
+    return [{"clips": clips[i:i + 8], "label": labels[i:i + 8], "video": torch.arange(i, min(i + 8, n))}
+            for i in range(0, n, 8)]
+
+
+def test_static_model_gets_zero_from_frozen_frame_probe():
+    torch.manual_seed(0)
+    ds = static_probe(FirstFrameModel(), _loader(), "freeze", torch.device("cpu"))
+    assert ds.kl < 1e-6 and ds.agreement == 1.0
+
+
+def test_dynamic_model_gets_clearly_positive_probe_and_ds():
+    torch.manual_seed(0)
+    model = FrameDifferenceModel()
+    probe = static_probe(model, _loader(), "freeze", torch.device("cpu"))
+    assert probe.kl > 0.05
+    # A spatial model distilled on it cannot mimic it: DS stays clearly positive.
+    spatial = create_model("r2d18", 3, width=8)
+    distill_spatial(model, spatial, _loader(48, 1), OptimConfig(epochs=3, lr=0.05, step_size=10), torch.device("cpu"))
+    ds = score_models(model, spatial, _loader(24, 2), torch.device("cpu"))
+    assert ds.kl > 0.05
+    assert set(ds.per_class) <= {0, 1, 2} and len(ds.per_video) == 24
+
+
+def test_dynamic_score_of_identical_predictions_is_zero():
+    logits = torch.randn(6, 4)
+    ds = dynamic_score(logits, logits.clone(), torch.tensor([0, 1, 2, 3, 0, 1]))
+    assert abs(ds.kl) < 1e-6 and ds.agreement == 1.0 and len(ds.per_class) == 4
+
+
+def test_distillation_freezes_teacher():
+    teacher, spatial = create_model("r3d18", 3, width=8), create_model("r2d18", 3, width=8)
+    algo = SpatialDistillation(teacher, spatial).train()
+    assert not teacher.training and spatial.training
+    out = algo(torch.randn(2, 3, 4, 16, 16), torch.tensor([0, 1]))
+    out.loss.backward()
+    assert all(p.grad is None for p in teacher.parameters())

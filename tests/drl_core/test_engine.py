@@ -1,0 +1,66 @@
+import torch
+
+from drl_core.algorithms import Supervised
+from drl_core.config import OptimConfig
+from drl_core.engine import evaluate, fit, freeze_batchnorm, seed_everything, train_one_epoch, make_optimizer
+from drl_core.metrics import keys
+from drl_core.models import create_model
+
+
+def _batches(n_batches, batch, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [{"clips": torch.randn(batch, 3, 4, 16, 16, generator=g),
+             "label": torch.randint(0, 3, (batch,), generator=g),
+             "video": torch.arange(batch)} for _ in range(n_batches)]
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    model = create_model("r2d18", 3, width=8)
+    freeze_batchnorm(model)  # BN statistics depend on the micro-batch; compare the math only
+    return model
+
+
+def test_gradient_accumulation_matches_one_big_batch():
+    big = _batches(1, 8)
+    small = [{k: v[i * 4:(i + 1) * 4] for k, v in big[0].items()} for i in range(2)]
+    a, b = Supervised(_model()), Supervised(_model())
+    cfg = OptimConfig(lr=0.1, momentum=0.0, weight_decay=0.0)
+    train_one_epoch(a, big, make_optimizer(a.parameters(), cfg), torch.device("cpu"), freeze_bn=True)
+    train_one_epoch(b, small, make_optimizer(b.parameters(), cfg), torch.device("cpu"), accumulate=2, freeze_bn=True)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-6)
+
+
+def test_training_is_deterministic_under_a_seed():
+    results = []
+    for _ in range(2):
+        seed_everything(3)
+        model = create_model("r3d18", 3, width=8)
+        fit(Supervised(model), _batches(2, 4), OptimConfig(epochs=2, lr=0.05, step_size=1), torch.device("cpu"))
+        results.append(torch.cat([p.flatten() for p in model.parameters()]))
+    torch.testing.assert_close(results[0], results[1])
+
+
+def test_fit_reports_shared_metric_keys_and_steps_the_schedule():
+    seen = []
+    model = _model()
+    fit(Supervised(model), _batches(2, 4), OptimConfig(epochs=3, lr=0.1, step_size=1), torch.device("cpu"),
+        on_epoch=lambda e, m: seen.append((e, m)), val_loader=_batches(1, 4, seed=1))
+    assert [e for e, _ in seen] == [0, 1, 2]
+    last = seen[-1][1]
+    for key in (keys.TRAIN_LOSS, keys.TRAIN_ACC, keys.VAL_ACC, keys.VAL_LOSS, keys.LR, keys.EPOCH_SECONDS):
+        assert key in last
+    assert [m[keys.LR] for _, m in seen] == [0.1, 0.1 * 0.1, 0.1 * 0.01] or \
+        all(abs(a - b) < 1e-9 for a, b in zip([m[keys.LR] for _, m in seen], [0.1, 0.01, 0.001]))
+    assert 0.0 <= evaluate(model, _batches(1, 4), torch.device("cpu"))[keys.VAL_ACC] <= 1.0
+
+
+def test_freeze_bn_keeps_running_statistics():
+    model = create_model("r2d18", 3, width=8)
+    before = [b.clone() for n, b in model.named_buffers() if "running_mean" in n]
+    algo = Supervised(model)
+    train_one_epoch(algo, _batches(1, 4), make_optimizer(algo.parameters(), OptimConfig(lr=0.01)),
+                    torch.device("cpu"), freeze_bn=True)
+    after = [b for n, b in model.named_buffers() if "running_mean" in n]
+    assert all(torch.equal(x, y) for x, y in zip(before, after))

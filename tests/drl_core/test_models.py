@@ -1,0 +1,89 @@
+import pytest
+import torch
+
+from drl_core.models import create_model, list_models
+
+PARAMS_400 = {
+    "r3d18": 33_409_104,
+    "r3d50": 47_018_576,
+    "r2d18": 11_381_712,
+    "tsm_r18": 11_381_712,
+    "r2d50": 24_327_632,
+    "tsm_r50": 24_327_632,
+}
+
+
+def test_registry_lists_every_model():
+    assert list_models() == sorted(PARAMS_400)
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS_400))
+def test_parameter_counts_match_reference(name):
+    model = create_model(name, 400)
+    assert sum(p.numel() for p in model.parameters()) == PARAMS_400[name]
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS_400))
+def test_forward_backward_small_width(name):
+    torch.manual_seed(0)
+    model = create_model(name, 5, width=8)
+    x = torch.randn(2, 3, 4, 32, 32)
+    logits, feats = model(x, return_features=True)
+    assert logits.shape == (2, 5) and feats.shape == (2, model.feature_dim)
+    assert torch.isfinite(logits).all()
+    logits.sum().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_multi_clip_input_averages_logits():
+    torch.manual_seed(0)
+    model = create_model("r3d18", 4, width=8).eval()
+    clips = torch.randn(2, 3, 3, 4, 32, 32)
+    with torch.no_grad():
+        multi = model(clips)
+        single = torch.stack([model(clips[:, i]) for i in range(3)], 1).mean(1)
+    torch.testing.assert_close(multi, single, rtol=1e-4, atol=1e-5)
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ValueError, match="r3d18"):
+        create_model("resnet9000", 10)
+
+
+def test_bad_input_rank_is_rejected():
+    model = create_model("r2d18", 3, width=8)
+    with pytest.raises(ValueError, match="B×C×T×H×W"):
+        model.forward_features(torch.randn(3, 32, 32))
+
+
+def test_tsm_shift_mixes_time_but_r2d_does_not():
+    """Changing only frame 0 changes TSM's features of the other frames' path; R2D stays per-frame."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 4, 32, 32)
+    y = x.clone()
+    y[:, :, 0] += 1.0
+    for name, mixes in (("tsm_r18", True), ("r2d18", False)):
+        model = create_model(name, 3, width=8).eval()
+        backbone = model.backbone
+        with torch.no_grad():
+            def per_frame(v):
+                b, c, t, h, w = v.shape
+                backbone.clock.t = t
+                frames = v.transpose(1, 2).reshape(b * t, c, h, w)
+                return backbone.stages(backbone.stem(frames)).mean((2, 3))
+            changed = (per_frame(x) - per_frame(y)).abs().sum(1)
+        assert (changed[1:] > 1e-6).any().item() == mixes, name
+
+
+def test_build_model_loads_a_checkpoint_and_skips_a_foreign_head(tmp_path):
+    from drl_core.config import ModelConfig
+    from drl_core.models import build_model
+
+    src = create_model("r2d18", 1000, width=8, stem_pool=False)
+    torch.save(src.state_dict(), tmp_path / "imagenet.pt")
+    model = build_model(ModelConfig(name="r2d18", width=8, checkpoint=str(tmp_path / "imagenet.pt")), 10)
+    torch.testing.assert_close(model.backbone.stem[0].weight, src.backbone.stem[0].weight)
+    assert model.fc.out_features == 10
+    with pytest.raises(ValueError, match="imagenet.pt: does not fit"):
+        build_model(ModelConfig(name="r2d18", width=16, checkpoint=str(tmp_path / "imagenet.pt")), 10)

@@ -1,0 +1,103 @@
+"""The decode stage on Ray Data, over a Kinetics-layout fixture with every kind of bad input."""
+
+import csv
+import json
+import os
+
+import pytest
+
+from pipelines.config.schema import DecodeConfig
+from pipelines.data import load_split
+from pipelines.decode.stage import DecodeInputs, run
+
+LABELS = ["abseiling", "air drumming", "passing American football (in game)"]
+
+
+def _fixture(tmp_path, make_video):
+    videos, ann = tmp_path / "video", tmp_path / "anno"
+    ann.mkdir()
+    (ann / "label_map.txt").write_text("".join(f"{label}\n" for label in LABELS))
+    rows = []
+
+    def add(label, ytid, maker):
+        stem = f"{ytid}_{0:06d}_{10:06d}"
+        path = videos / "train" / label / f"{stem}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if maker is not None:
+            maker(path)
+        rows.append([label, ytid, 0, 10, "train"])
+        return path
+
+    good = [add(LABELS[i % 3], f"-good{i:06d}", lambda p, i=i: make_video(p, 20 + i, 12)) for i in range(4)]
+    data = good[0].read_bytes()
+    add(LABELS[0], "corrupt0000", lambda p: p.write_bytes(os.urandom(4000)))
+    add(LABELS[1], "truncated00", lambda p: p.write_bytes(data[: len(data) // 3]))
+    add(LABELS[2], "zerobyte000", lambda p: p.write_bytes(b""))
+    add(LABELS[0], "notavideo00", lambda p: p.write_text("this is a text file, not a video\n"))
+    add(LABELS[1], "missing0000", None)
+    add(LABELS[2], "unreadable0", lambda p: p.mkdir())
+    add("juggling chainsaws", "unknownlbl0", lambda p: make_video(p, 12, 12))
+    with open(ann / "train.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
+        w.writerows(rows)
+    return DecodeInputs("tiny", "train", str(videos), str(ann), str(tmp_path / "shards"))
+
+
+CFG = DecodeConfig(num_frames=4, train_clips=2, short_side=16, timeout_s=30, videos_per_task=3)
+
+
+@pytest.fixture(scope="module")
+def decoded(tmp_path_factory, ray_local):
+    from tests.conftest import write_video
+
+    tmp = tmp_path_factory.mktemp("decode")
+    inputs = _fixture(tmp, write_video)
+    return inputs, run(CFG, inputs)
+
+
+def test_every_bad_input_lands_in_the_manifest_with_its_reason(decoded):
+    _, out = decoded
+    with open(out.manifest, newline="") as f:
+        rows = {r["video_id"].split("_")[0]: r for r in csv.DictReader(f)}
+    assert len(rows) == 11
+    expect = {"corrupt0000": "undecodable", "truncated00": "undecodable", "zerobyte000": "empty",
+              "notavideo00": "undecodable", "missing0000": "missing", "unreadable0": "unreadable",
+              "unknownlbl0": "unknown_label"}
+    for vid, status in expect.items():
+        assert rows[vid]["status"] == status, (vid, rows[vid])
+        assert rows[vid]["reason"]
+    assert "juggling chainsaws" in rows["unknownlbl0"]["reason"] and "row 12" in rows["unknownlbl0"]["reason"]
+    assert "decord" in rows["corrupt0000"]["reason"] and "pyav" in rows["corrupt0000"]["reason"]
+    good = [r for v, r in rows.items() if v.startswith("-good")]
+    assert len(good) == 4 and all(r["status"] == "ok" and r["backend"] == "decord" for r in good)
+    assert out.summary["by_status"] == {"ok": 4, "undecodable": 3, "empty": 1, "missing": 1,
+                                        "unreadable": 1, "unknown_label": 1}
+
+
+def test_shards_hold_the_decoded_clips_with_stable_classes(decoded):
+    _, out = decoded
+    assert (out.path / "classes.txt").read_text().splitlines() == LABELS
+    data = load_split(out.path)
+    assert data.frames.shape == (8, 4, 16, 21, 3)  # 4 videos × 2 clips, short side 16
+    assert sorted(data.labels.tolist()) == [0, 0, 0, 0, 1, 1, 2, 2]
+    assert out.summary["per_label"] == {"abseiling": 2, "air drumming": 1,
+                                        "passing American football (in game)": 1}
+
+
+def test_reruns_reuse_shards_and_changes_invalidate(decoded):
+    inputs, out = decoded
+    again = run(CFG, inputs)
+    assert again.cached and again.path == out.path
+    other = run(CFG.__class__(**{**CFG.__dict__, "num_frames": 2}), inputs)
+    assert not other.cached and other.path != out.path
+    assert json.loads((other.path / "summary.json").read_text())["spec"]["num_frames"] == 2
+
+
+def test_missing_annotation_file_is_a_one_line_error(tmp_path, ray_local):
+    (tmp_path / "anno").mkdir()
+    (tmp_path / "anno" / "label_map.txt").write_text("a\n")
+    inputs = DecodeInputs("x", "train", str(tmp_path / "v"), str(tmp_path / "anno"), str(tmp_path / "o"))
+    with pytest.raises(FileNotFoundError, match=r"anno/train.csv: annotation file not found"):
+        run(CFG, inputs)
+    assert not (tmp_path / "o").exists()
