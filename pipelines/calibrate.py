@@ -99,8 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output_dir)
     ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     start = time.perf_counter()
-    rows = {b: [train_and_test(cfg, b, s, out / "data") for s in cfg.calibration.seeds]
-            for b in (0.0, cfg.benchmark.bias)}
+    rows: dict[float, list[dict]] = {}
+    for bias in (0.0, cfg.benchmark.bias):
+        for seed in cfg.calibration.seeds:
+            row = train_and_test(cfg, bias, seed, out / "data")
+            print(f"bias {bias:.2f} seed {seed}: in context {row['test_in_context']:.3f}, "
+                  f"out of context {row['test_out_of_context']:.3f}", flush=True)
+            rows.setdefault(bias, []).append(row)
     checks = conditions(rows[0.0], rows[cfg.benchmark.bias])
     command = "python -m pipelines.calibrate " + " ".join(argv or [])
     text = render(cfg, rows[0.0] + rows[cfg.benchmark.bias], checks, command.strip(), time.perf_counter() - start)

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     save_config(cfg, out / "config.yaml")
     import ray
 
-    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True, log_to_driver=False)
+    ray.init(address=os.environ.get("RAY_ADDRESS") or None, ignore_reinit_error=True, log_to_driver=False)
     exp = tracking.setup(out)
     with tracking.stage_run("study" + (" (smoke)" if args.smoke else ""), exp, None, to_dict(cfg)) as parent:
         pid = parent.info.run_id

@@ -114,10 +114,13 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
     kwargs = {k: _convert(v, hints[k], _join(path, k)) for k, v in data.items()}
     try:
         return cls(**kwargs)
-    except ConfigError as err:
-        raise ConfigError(f"{_join(path, str(err))}" if path else str(err)) from None
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"{path or '<root>'}: {err}") from None
+        # Validators raise "field: message"; prefix the field with this mapping's path.
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        field_name = message.split(":", 1)[0]
+        if field_name in fields:
+            raise ConfigError(_join(path, message)) from None
+        raise ConfigError(f"{path or '<root>'}: {message}") from None
 
 
 def to_dict(cfg: Any) -> Any:

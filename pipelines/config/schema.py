@@ -20,9 +20,9 @@ class BenchmarkConfig:
     size: int = 64
     fps: tuple[int, ...] = (12, 15, 24, 30)
     duration: tuple[float, float] = (1.1, 1.4)
-    bias: float = 0.8
-    source_train_per_class: int = 80
-    source_test_per_class: int = 15
+    bias: float = 0.7
+    source_train_per_class: int = 120
+    source_test_per_class: int = 30
     downstream_train_per_class: int = 8
     downstream_test_per_class: int = 15
     crf: int = 18
@@ -74,7 +74,7 @@ class CalibrationConfig:
 
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
-        optimizer="adamw", epochs=20, lr=1e-3, step_size=15, batch_size=16, weight_decay=1e-4))
+        optimizer="adamw", epochs=25, lr=1e-3, step_size=20, batch_size=16, weight_decay=1e-4))
     clip: ClipConfig = field(default_factory=ClipConfig)
     seeds: tuple[int, ...] = (0,)
 

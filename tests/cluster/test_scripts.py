@@ -42,7 +42,7 @@ def test_study_script_submits_the_entrypoint_bound_to_localhost():
 
 def test_runtime_env_keeps_venv_data_and_outputs_out_of_the_upload():
     env = yaml.safe_load((REPO / "cluster/runtime_env.yaml").read_text())
-    for path in (".venv/", "outputs/", "data/"):
+    for path in ("/.venv/", "/outputs/", "/data/"):
         assert path in env["excludes"]
     ignored = (REPO / ".gitignore").read_text().split()
-    assert ".venv/" in ignored and "outputs/" in ignored
+    assert ".venv/" in ignored and "/outputs/" in ignored and "/data/" in ignored

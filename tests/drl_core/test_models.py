@@ -14,7 +14,8 @@ PARAMS_400 = {
 
 
 def test_registry_lists_every_model():
-    assert list_models() == sorted(PARAMS_400)
+    assert set(PARAMS_400) < set(list_models())
+    assert {"r2d10", "r3d10", "tsm_r10"} < set(list_models())  # reduced-depth CPU variants
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS_400))
@@ -23,7 +24,7 @@ def test_parameter_counts_match_reference(name):
     assert sum(p.numel() for p in model.parameters()) == PARAMS_400[name]
 
 
-@pytest.mark.parametrize("name", sorted(PARAMS_400))
+@pytest.mark.parametrize("name", list_models())
 def test_forward_backward_small_width(name):
     torch.manual_seed(0)
     model = create_model(name, 5, width=8)

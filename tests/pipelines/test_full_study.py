@@ -1,5 +1,6 @@
 """The study entrypoint at smoke size: generate, decode, and MLflow runs that say so."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,8 @@ def test_smoke_study_as_a_script_writes_shards_and_mlflow_runs(tmp_path):
 
     out = tmp_path / "out"
     cmd = [sys.executable, "pipelines/full_study.py", "--smoke", "--output-dir", str(out)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
-                          env={**__import__("os").environ, "RAY_ADDRESS": ""})
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a fresh local Ray
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "mlflow ui" in proc.stdout and str(out) in proc.stdout
     assert (out / "config.yaml").is_file()
