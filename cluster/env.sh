@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Create (or refresh) the project's virtual environment in .venv and activate it.
-# Source it:  source cluster/env.sh
+# Source it:  source cluster/env.sh   (any failure exits the calling script)
 # CPU installs pin torch with constraints-cpu.txt; set DRL_TORCH_CONSTRAINTS= (empty) on a GPU
 # machine to let pip pick a CUDA build from the range in pyproject.toml.
-set -euo pipefail
+_drl_fail() { echo "[env] $*" >&2; exit 1; }
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${DRL_VENV:-$REPO/.venv}"
 PY="${PYTHON:-python3}"
@@ -14,11 +14,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     rm -rf "$VENV"
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "[env] installing python3-venv with apt-get" >&2
-      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
-      "$PY" -m venv "$VENV"
+      { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; } || _drl_fail "apt-get install python3-venv failed"
+      "$PY" -m venv "$VENV" || _drl_fail "'$PY -m venv $VENV' failed"
     else
-      echo "[env] '$PY -m venv' failed: install python3-venv (sudo apt-get install python3-venv)" >&2
-      exit 1
+      _drl_fail "'$PY -m venv' failed: install python3-venv (sudo apt-get install python3-venv)"
     fi
   fi
 fi
@@ -28,12 +27,11 @@ stamp="$VENV/.drl-install-stamp"
 want="$(cat "$REPO/pyproject.toml" "${CONSTRAINTS:-/dev/null}" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[env] installing the project and its dependencies into $VENV (a few minutes the first time)" >&2
-  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q --upgrade pip || _drl_fail "pip upgrade failed"
   args=(-e "$REPO[test]")
   [ -n "$CONSTRAINTS" ] && args+=(-c "$CONSTRAINTS")
-  "$VENV/bin/python" -m pip install -q "${args[@]}"
+  "$VENV/bin/python" -m pip install -q "${args[@]}" || _drl_fail "pip install failed"
   echo "$want" > "$stamp"
 fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"
-set +euo pipefail

@@ -7,6 +7,7 @@ cd "$REPO"
 # shellcheck disable=SC1091
 source cluster/env.sh
 OUT="${DRL_OUTPUT_DIR:-$REPO/outputs}"
+export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"  # the job client reads ~/.ray/auth_token
 bash cluster/start_local.sh
 ray job submit --address "http://127.0.0.1:${DRL_RAY_DASHBOARD_PORT:-8265}" \
   --working-dir . --runtime-env cluster/runtime_env.yaml \

@@ -21,7 +21,6 @@ import statistics
 import time
 from pathlib import Path
 
-import ray
 import torch
 
 from drl_core.algorithms import Supervised
@@ -97,7 +96,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cfg = load_config(StudyConfig, args.config)
     out = Path(args.output_dir)
-    ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
     start = time.perf_counter()
     rows: dict[float, list[dict]] = {}
     for bias in (0.0, cfg.benchmark.bias):

@@ -7,22 +7,23 @@ from typing import Callable
 from torch import nn
 
 from drl_core.names import MODEL_NAMES
-from drl_core.models.resnet2d import BasicBlock2d, Bottleneck2d, ResNet2dVideo
-from drl_core.models.resnet3d import BasicBlock3d, Bottleneck3d, ResNet3d
+from drl_core.models.blocks import BasicBlock, Bottleneck
+from drl_core.models.resnet2d import ResNet2dVideo
+from drl_core.models.resnet3d import ResNet3d
 from drl_core.models.video_net import VideoClassifier
 
 _R10, _R18, _R50 = (1, 1, 1, 1), (2, 2, 2, 2), (3, 4, 6, 3)
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    "r2d10": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R10, width, stem_pool=stem_pool),
-    "r2d18": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R18, width, stem_pool=stem_pool),
-    "r2d50": lambda width, stem_pool: ResNet2dVideo(Bottleneck2d, _R50, width, stem_pool=stem_pool),
-    "r3d10": lambda width, stem_pool: ResNet3d(BasicBlock3d, _R10, width, stem_pool),
-    "r3d18": lambda width, stem_pool: ResNet3d(BasicBlock3d, _R18, width, stem_pool),
-    "r3d50": lambda width, stem_pool: ResNet3d(Bottleneck3d, _R50, width, stem_pool),
-    "tsm_r10": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R10, width, True, stem_pool),
-    "tsm_r18": lambda width, stem_pool: ResNet2dVideo(BasicBlock2d, _R18, width, True, stem_pool),
-    "tsm_r50": lambda width, stem_pool: ResNet2dVideo(Bottleneck2d, _R50, width, True, stem_pool),
+    "r2d10": lambda width, stem_pool: ResNet2dVideo(BasicBlock, _R10, width, stem_pool=stem_pool),
+    "r2d18": lambda width, stem_pool: ResNet2dVideo(BasicBlock, _R18, width, stem_pool=stem_pool),
+    "r2d50": lambda width, stem_pool: ResNet2dVideo(Bottleneck, _R50, width, stem_pool=stem_pool),
+    "r3d10": lambda width, stem_pool: ResNet3d(BasicBlock, _R10, width, stem_pool),
+    "r3d18": lambda width, stem_pool: ResNet3d(BasicBlock, _R18, width, stem_pool),
+    "r3d50": lambda width, stem_pool: ResNet3d(Bottleneck, _R50, width, stem_pool),
+    "tsm_r10": lambda width, stem_pool: ResNet2dVideo(BasicBlock, _R10, width, True, stem_pool),
+    "tsm_r18": lambda width, stem_pool: ResNet2dVideo(BasicBlock, _R18, width, True, stem_pool),
+    "tsm_r50": lambda width, stem_pool: ResNet2dVideo(Bottleneck, _R50, width, True, stem_pool),
 }
 
 assert tuple(sorted(MODELS)) == MODEL_NAMES, "drl_core.names.MODEL_NAMES is out of date"

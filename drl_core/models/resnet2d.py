@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from drl_core.models.blocks import init_weights, make_stages
+
 
 class TemporalShift(nn.Module):
     """Shift 1/``div`` of the channels one step back in time and 1/``div`` one step forward.
@@ -38,58 +40,11 @@ class _Clock:
     t: int = 1
 
 
-class BasicBlock2d(nn.Module):
-    expansion = 1
-
-    def __init__(self, cin: int, planes: int, stride: int = 1, shift: nn.Module | None = None) -> None:
-        super().__init__()
-        self.shift = shift or nn.Identity()
-        self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = _downsample(cin, planes, stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(self.shift(x))))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + self.downsample(x))
-
-
-class Bottleneck2d(nn.Module):
-    expansion = 4
-
-    def __init__(self, cin: int, planes: int, stride: int = 1, shift: nn.Module | None = None) -> None:
-        super().__init__()
-        self.shift = shift or nn.Identity()
-        self.conv1 = nn.Conv2d(cin, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = _downsample(cin, planes * 4, stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(self.shift(x))))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + self.downsample(x))
-
-
-def _downsample(cin: int, cout: int, stride: int) -> nn.Module:
-    if stride == 1 and cin == cout:
-        return nn.Identity()
-    return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-
 class ResNet2dVideo(nn.Module):
     """A torchvision-layout 2D ResNet over frames; with ``temporal_shift`` it is TSM.
 
     Args:
-        block: BasicBlock2d or Bottleneck2d.
+        block: BasicBlock or Bottleneck (from drl_core.models.blocks).
         layers: blocks per stage, e.g. (2, 2, 2, 2) for ResNet-18.
         width: channels of the first stage (64 in the published model).
         temporal_shift: insert a TemporalShift at the start of every residual branch.
@@ -104,18 +59,9 @@ class ResNet2dVideo(nn.Module):
             nn.Conv2d(3, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1) if stem_pool else nn.Identity(),
         )
-        stages, cin = [], width
-        for i, n in enumerate(layers):
-            planes = width * 2**i
-            blocks = []
-            for j in range(n):
-                shift = TemporalShift(self.clock) if temporal_shift else None
-                blocks.append(block(cin, planes, 2 if (i > 0 and j == 0) else 1, shift))
-                cin = planes * block.expansion
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.out_dim = cin
-        _init(self)
+        shifts = (lambda: TemporalShift(self.clock)) if temporal_shift else None
+        self.stages, self.out_dim = make_stages(block, layers, width, dim=2, shift_factory=shifts)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Clips B×C×T×H×W → features B×D (per-frame features averaged over T)."""
@@ -124,12 +70,3 @@ class ResNet2dVideo(nn.Module):
         frames = x.transpose(1, 2).reshape(b * t, c, h, w)
         feats = self.stages(self.stem(frames)).mean((2, 3))
         return feats.view(b, t, -1).mean(1)
-
-
-def _init(module: nn.Module) -> None:
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
