@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import platform
 import statistics
@@ -27,10 +28,24 @@ from drl_core.algorithms import Supervised
 from drl_core.engine import fit, predict, seed_everything
 from drl_core.models import build_model
 from pipelines.benchmark_data import prepare_benchmark
-from pipelines.config.loader import load_config
+from pipelines.config.loader import load_config, to_dict
 from pipelines.config.schema import StudyConfig
 from pipelines.data import clip_loader, load_split
 from pipelines.synthetic.generate import SOURCE
+
+
+def cached_train_and_test(cfg: StudyConfig, bias: float, seed: int, out: Path) -> dict[str, float]:
+    """:func:`train_and_test`, reusing an earlier result of the very same measurement."""
+    payload = to_dict(dataclasses.replace(cfg, benchmark=dataclasses.replace(cfg.benchmark, bias=bias), seed=seed,
+                                          output_dir=""))
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    path = out / "calibration_runs" / f"{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    row = train_and_test(cfg, bias, seed, out / "data")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(row, indent=2))
+    return row
 
 
 def train_and_test(cfg: StudyConfig, bias: float, seed: int, data_dir: Path) -> dict[str, float]:
@@ -93,21 +108,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", required=True, help="where benchmarks and shards are written")
     parser.add_argument("--config", help="study YAML (default: built-in defaults)")
     parser.add_argument("--write-doc", help="write the Markdown result here (e.g. docs/CALIBRATION.md)")
+    parser.add_argument("--extra-biases", default="", help="comma-separated biases to measure as well (a sweep)")
     args = parser.parse_args(argv)
     cfg = load_config(StudyConfig, args.config)
     out = Path(args.output_dir)
     start = time.perf_counter()
     rows: dict[float, list[dict]] = {}
-    for bias in (0.0, cfg.benchmark.bias):
+    extra = [float(b) for b in args.extra_biases.split(",") if b.strip()]
+    for bias in dict.fromkeys([0.0, cfg.benchmark.bias, *extra]):
         for seed in cfg.calibration.seeds:
-            row = train_and_test(cfg, bias, seed, out / "data")
+            row = cached_train_and_test(cfg, bias, seed, out)
             print(f"bias {bias:.2f} seed {seed}: in context {row['test_in_context']:.3f}, "
                   f"out of context {row['test_out_of_context']:.3f}", flush=True)
             rows.setdefault(bias, []).append(row)
     checks = conditions(rows[0.0], rows[cfg.benchmark.bias])
     command = "python -m pipelines.calibrate " + " ".join(argv or [])
-    text = render(cfg, rows[0.0] + rows[cfg.benchmark.bias], checks, command.strip(), time.perf_counter() - start)
-    (out / "calibration.json").write_text(json.dumps({"rows": rows[0.0] + rows[cfg.benchmark.bias]}, indent=2))
+    all_rows = [r for bias in sorted(rows) for r in rows[bias]]
+    text = render(cfg, all_rows, checks, command.strip(), time.perf_counter() - start)
+    (out / "calibration.json").write_text(json.dumps({"rows": all_rows}, indent=2))
     print(text)
     if args.write_doc:
         Path(args.write_doc).write_text(text)
