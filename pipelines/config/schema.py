@@ -20,7 +20,7 @@ class BenchmarkConfig:
     size: int = 64
     fps: tuple[int, ...] = (12, 15, 24, 30)
     duration: tuple[float, float] = (1.1, 1.4)
-    bias: float = 0.8
+    bias: float = 0.85
     source_train_per_class: int = 120
     source_test_per_class: int = 30
     downstream_train_per_class: int = 8
