@@ -33,12 +33,13 @@ class StaticInputs(Algorithm):
         self.per_sample_scaling, self.temperature = per_sample_scaling, temperature
 
     def forward(self, clips: torch.Tensor, labels: torch.Tensor) -> StepOutput:
-        both = self.video(torch.cat([clips, static_clips(clips, self.mode)]))
-        logits, static_logits = both.chunk(2)
+        logits = self.video(clips)
+        with torch.no_grad():  # the static prediction is a stop-gradient target: no graph needed
+            static_logits = self.video(static_clips(clips, self.mode))
         ce_each = F.cross_entropy(logits, labels, reduction="none")
-        kl = kl_per_sample(logits, static_logits.detach(), self.temperature)
+        kl = kl_per_sample(logits, static_logits, self.temperature)
         if self.per_sample_scaling:
-            ce_static = F.cross_entropy(static_logits.detach(), labels, reduction="none")
+            ce_static = F.cross_entropy(static_logits, labels, reduction="none")
             weight = 1 - torch.exp(-F.relu(ce_static - ce_each.detach()))
         else:
             weight = torch.ones_like(kl)
