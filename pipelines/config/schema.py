@@ -52,7 +52,6 @@ class DecodeConfig:
     isolate: bool = True
     max_calls: int = 16
     videos_per_task: int = 8
-    rows_per_file: int = 2048
 
     def __post_init__(self) -> None:
         _check(self.num_frames >= 1, "num_frames", "must be at least 1")

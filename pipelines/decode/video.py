@@ -1,7 +1,7 @@
 """Decode one video into fixed-duration clips, falling back across backends.
 
-:func:`decode_video` runs in-process; :func:`decode_isolated` runs it in a forked child with a
-deadline, so a decoder that hangs (dmlc/decord#269) is killed and one that leaks memory
+:func:`decode_video` runs in-process; :func:`decode_many_isolated` runs it in a forked child with
+a deadline, so a decoder that hangs (dmlc/decord#269) is killed and one that leaks memory
 (dmlc/decord#197, #208) gives it back when the child exits.
 """
 

@@ -21,7 +21,7 @@ import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -239,7 +239,3 @@ def generate_benchmark(cfg: BenchmarkConfig, root: str | Path, workers: int | No
     tmp.rename(root)
     return GeneratedBenchmark(root, datasets, key)
 
-
-def plan_records(plans: list[VideoPlan]) -> list[dict]:
-    """The plans as plain dicts (for tests and reports)."""
-    return [asdict(p) for p in plans]
