@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from drl_core.names import ALGORITHM_NAMES, MODEL_NAMES
 
 
-def _check(cond: bool, key: str, message: str) -> None:
+def check(cond: bool, key: str, message: str) -> None:
+    """Raise ``ValueError('key: message')`` unless ``cond``; the config loader prefixes the key path."""
     if not cond:
         raise ValueError(f"{key}: {message}")
 
@@ -31,8 +32,8 @@ class ModelConfig:
     checkpoint: str = ""
 
     def __post_init__(self) -> None:
-        _check(self.name in MODEL_NAMES, "name", f"unknown model {self.name!r} (valid: {', '.join(MODEL_NAMES)})")
-        _check(self.width >= 4 and self.width % 4 == 0, "width", f"must be a multiple of 4, >= 4; got {self.width}")
+        check(self.name in MODEL_NAMES, "name", f"unknown model {self.name!r} (valid: {', '.join(MODEL_NAMES)})")
+        check(self.width >= 4 and self.width % 4 == 0, "width", f"must be a multiple of 4, >= 4; got {self.width}")
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,13 @@ class OptimConfig:
     freeze_bn: bool = False
 
     def __post_init__(self) -> None:
-        _check(self.optimizer in ("sgd", "adamw"), "optimizer", f"must be sgd or adamw, got {self.optimizer!r}")
-        _check(self.epochs >= 0, "epochs", f"must be >= 0, got {self.epochs}")
-        _check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
-        _check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
-        _check(self.step_size >= 1, "step_size", f"must be >= 1, got {self.step_size}")
-        _check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
-        _check(self.accumulate >= 1, "accumulate", f"must be >= 1, got {self.accumulate}")
+        check(self.optimizer in ("sgd", "adamw"), "optimizer", f"must be sgd or adamw, got {self.optimizer!r}")
+        check(self.epochs >= 0, "epochs", f"must be >= 0, got {self.epochs}")
+        check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
+        check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
+        check(self.step_size >= 1, "step_size", f"must be >= 1, got {self.step_size}")
+        check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        check(self.accumulate >= 1, "accumulate", f"must be >= 1, got {self.accumulate}")
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,9 @@ class ClipConfig:
     std: tuple[float, float, float] = (0.225, 0.225, 0.225)
 
     def __post_init__(self) -> None:
-        _check(self.crop_size >= 8, "crop_size", f"must be >= 8, got {self.crop_size}")
-        _check(0 <= self.jitter < 1, "jitter", f"must lie in [0, 1), got {self.jitter}")
-        _check(min(self.std) > 0, "std", "must be positive")
+        check(self.crop_size >= 8, "crop_size", f"must be >= 8, got {self.crop_size}")
+        check(0 <= self.jitter < 1, "jitter", f"must lie in [0, 1), got {self.jitter}")
+        check(min(self.std) > 0, "std", "must be positive")
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,14 @@ class AlgorithmConfig:
     spatial: ModelConfig = field(default_factory=lambda: ModelConfig(name="r2d18"))
 
     def __post_init__(self) -> None:
-        _check(self.name in ALGORITHM_NAMES, "name",
+        check(self.name in ALGORITHM_NAMES, "name",
                f"unknown algorithm {self.name!r} (valid: {', '.join(ALGORITHM_NAMES)})")
         for key in ("alpha", "beta"):
-            _check(0.0 <= getattr(self, key) <= 1.0, key, f"must lie in [0, 1], got {getattr(self, key)}")
-        _check(self.lam >= 0, "lam", f"must be >= 0, got {self.lam}")
-        _check(self.epsilon >= 0, "epsilon", f"must be >= 0, got {self.epsilon}")
-        _check(self.attack in ("fgsm", "pgd"), "attack", f"must be fgsm or pgd, got {self.attack!r}")
-        _check(self.attack_steps >= 1, "attack_steps", "must be >= 1")
-        _check(self.static_mode in ("freeze", "shuffle"), "static_mode",
+            check(0.0 <= getattr(self, key) <= 1.0, key, f"must lie in [0, 1], got {getattr(self, key)}")
+        check(self.lam >= 0, "lam", f"must be >= 0, got {self.lam}")
+        check(self.epsilon >= 0, "epsilon", f"must be >= 0, got {self.epsilon}")
+        check(self.attack in ("fgsm", "pgd"), "attack", f"must be fgsm or pgd, got {self.attack!r}")
+        check(self.attack_steps >= 1, "attack_steps", "must be >= 1")
+        check(self.static_mode in ("freeze", "shuffle"), "static_mode",
                f"must be freeze or shuffle, got {self.static_mode!r}")
-        _check(self.temperature > 0, "temperature", "must be positive")
+        check(self.temperature > 0, "temperature", "must be positive")

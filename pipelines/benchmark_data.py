@@ -15,16 +15,20 @@ def benchmark_root(data_dir: str | Path, cfg: BenchmarkConfig) -> Path:
     return Path(data_dir) / f"synthetic-{config_key(cfg)}"
 
 
+def decode_inputs(bench: GeneratedBenchmark, shard_root: str | Path,
+                  datasets: tuple[str, ...] | None = None) -> list[DecodeInputs]:
+    """The decode-stage inputs of every split of the chosen datasets (all by default)."""
+    return [DecodeInputs(name, split, str(bench.videos(name)), str(bench.annotations(name)), str(shard_root))
+            for name, splits in bench.datasets.items() if datasets is None or name in datasets
+            for split in splits]
+
+
 def decode_benchmark(bench: GeneratedBenchmark, cfg: DecodeConfig, shard_root: str | Path,
                      datasets: tuple[str, ...] | None = None) -> dict[str, dict[str, DecodeOutput]]:
     """Decode every split of the chosen datasets (all by default) into ``shard_root``."""
     out: dict[str, dict[str, DecodeOutput]] = {}
-    for name, splits in bench.datasets.items():
-        if datasets is not None and name not in datasets:
-            continue
-        for split in splits:
-            inputs = DecodeInputs(name, split, str(bench.videos(name)), str(bench.annotations(name)), str(shard_root))
-            out.setdefault(name, {})[split] = run_decode(cfg, inputs)
+    for inputs in decode_inputs(bench, shard_root, datasets):
+        out.setdefault(inputs.dataset, {})[inputs.split] = run_decode(cfg, inputs)
     return out
 
 

@@ -19,9 +19,8 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
 from pipelines import tracking  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
-from pipelines.decode.stage import DecodeInputs  # noqa: E402
 from pipelines.decode.stage import run as run_decode  # noqa: E402
-from pipelines.benchmark_data import benchmark_root  # noqa: E402
+from pipelines.benchmark_data import benchmark_root, decode_inputs  # noqa: E402
 from pipelines.synthetic.generate import generate_benchmark  # noqa: E402
 
 SMOKE = {
@@ -57,20 +56,18 @@ def run_generate(cfg: StudyConfig, out: Path, exp: str, parent: str):
 
 def run_decodes(cfg: StudyConfig, bench, out: Path, exp: str, parent: str) -> dict:
     client, results = tracking.client(), {}
-    for name, splits in bench.datasets.items():
-        for split in splits:
-            inputs = DecodeInputs(name, split, str(bench.videos(name)), str(bench.annotations(name)),
-                                  str(out / "shards"))
-            with tracking.stage_run(f"decode {name}/{split}", exp, parent, to_dict(cfg.decode)) as run:
-                res = run_decode(cfg.decode, inputs)
-                stats = {"videos": res.summary["videos"], "decoded": res.summary["decoded"],
-                         "clips": res.summary["clips"], "cached": float(res.cached)}
-                tracking.log_metrics(client, run.info.run_id, stats)
-                for f in ("manifest.csv", "summary.json", "classes.txt"):
-                    client.log_artifact(run.info.run_id, str(res.path / f))
-            results[(name, split)] = res
-            print(f"decoded {name}/{split}: {res.summary['decoded']}/{res.summary['videos']} videos "
-                  f"({'cached' if res.cached else 'new'}) -> {res.path}", flush=True)
+    for inputs in decode_inputs(bench, out / "shards"):
+        name = f"{inputs.dataset}/{inputs.split}"
+        with tracking.stage_run(f"decode {name}", exp, parent, to_dict(cfg.decode)) as run:
+            res = run_decode(cfg.decode, inputs)
+            stats = {"videos": res.summary["videos"], "decoded": res.summary["decoded"],
+                     "clips": res.summary["clips"], "cached": float(res.cached)}
+            tracking.log_metrics(client, run.info.run_id, stats)
+            for f in ("manifest.csv", "summary.json", "classes.txt"):
+                client.log_artifact(run.info.run_id, str(res.path / f))
+        results[name] = res
+        print(f"decoded {name}: {res.summary['decoded']}/{res.summary['videos']} videos "
+              f"({'cached' if res.cached else 'new'}) -> {res.path}", flush=True)
     return results
 
 

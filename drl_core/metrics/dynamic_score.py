@@ -16,7 +16,7 @@ from torch import nn
 from drl_core.algorithms.distillation import SpatialDistillation
 from drl_core.algorithms.static_inputs import static_clips
 from drl_core.config import OptimConfig
-from drl_core.engine import Precision, fit, predict
+from drl_core.engine import Precision, Predictions, fit, predict
 from drl_core.losses import kl_per_sample
 
 
@@ -57,11 +57,12 @@ def score_models(video: nn.Module, spatial: nn.Module, loader, device: torch.dev
 
 
 def static_probe(video: nn.Module, loader, mode: str, device: torch.device,
-                 precision: Precision = Precision()) -> DynamicScore:
+                 precision: Precision = Precision(), clean: Predictions | None = None) -> DynamicScore:
     """KL(p_video(clip) ‖ p_video(static clip)): a fast DS proxy that needs no spatial model.
 
     ``mode`` is ``freeze`` (first frame repeated) or ``shuffle`` (frames permuted with a fixed
-    seed). Multi-clip items (B×N×C×T×H×W) are made static clip by clip.
+    seed). Multi-clip items (B×N×C×T×H×W) are made static clip by clip. Pass ``clean`` (the
+    model's predictions on ``loader``, e.g. from evaluation) to skip predicting them again.
     """
     gen = torch.Generator().manual_seed(0)
 
@@ -71,6 +72,6 @@ def static_probe(video: nn.Module, loader, mode: str, device: torch.device,
             return static_clips(clips.flatten(0, 1), mode, gen).view_as(clips)
         return static_clips(clips, mode, gen)
 
-    pv = predict(video, loader, device, precision=precision)
+    pv = clean if clean is not None else predict(video, loader, device, precision=precision)
     ps = predict(video, loader, device, transform=make_static, precision=precision)
     return dynamic_score(pv.logits, ps.logits, pv.labels)

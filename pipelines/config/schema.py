@@ -5,11 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drl_core.config import ClipConfig, ModelConfig, OptimConfig
-
-
-def _check(cond: bool, key: str, message: str) -> None:
-    if not cond:
-        raise ValueError(f"{key}: {message}")
+from drl_core.config import check as _check
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ with the class (the benchmark's ``bias``) a model can exploit instead of motion.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -40,13 +41,12 @@ class Scene:
     palette: tuple[tuple[int, int, int], tuple[int, int, int]]
 
 
-def scene_bank(count: int) -> list[Scene]:
+@lru_cache(maxsize=None)
+def scene_bank(count: int) -> tuple[Scene, ...]:
     """``count`` distinct scenes; scene i is the home scene of source class i."""
     if count > len(_PALETTES):
         raise ValueError(f"at most {len(_PALETTES)} scenes are defined, asked for {count}")
-    return [
-        Scene(i, _KINDS[i % len(_KINDS)], 3.0 + (i * 7) % 4, _PALETTES[i]) for i in range(count)
-    ]
+    return tuple(Scene(i, _KINDS[i % len(_KINDS)], 3.0 + (i * 7) % 4, _PALETTES[i]) for i in range(count))
 
 
 def _pattern(kind: str, x: np.ndarray, y: np.ndarray, f: float, rng: np.random.Generator) -> np.ndarray:

@@ -1,8 +1,10 @@
+import pytest
 import torch
 from torch import nn
 
 from drl_core.algorithms.distillation import SpatialDistillation
 from drl_core.config import OptimConfig
+from drl_core.engine import predict
 from drl_core.metrics.dynamic_score import distill_spatial, dynamic_score, score_models, static_probe
 from drl_core.models import create_model
 
@@ -49,6 +51,8 @@ def test_dynamic_model_gets_clearly_positive_probe_and_ds():
     model = FrameDifferenceModel()
     probe = static_probe(model, _loader(), "freeze", torch.device("cpu"))
     assert probe.kl > 0.05
+    clean = predict(model, _loader(), torch.device("cpu"))
+    assert static_probe(model, _loader(), "freeze", torch.device("cpu"), clean=clean).kl == pytest.approx(probe.kl)
     # A spatial model distilled on it cannot mimic it: DS stays clearly positive.
     spatial = create_model("r2d18", 3, width=8)
     distill_spatial(model, spatial, _loader(48, 1), OptimConfig(epochs=3, lr=0.05, step_size=10), torch.device("cpu"))
