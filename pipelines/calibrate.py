@@ -52,7 +52,8 @@ def cached_train_and_test(cfg: StudyConfig, bias: float, seed: int, out: Path) -
 def train_and_test(cfg: StudyConfig, bias: float, seed: int, data_dir: Path) -> dict[str, float]:
     """Train the calibration baseline on one benchmark; return its in/out-of-context accuracy."""
     bench_cfg = dataclasses.replace(cfg.benchmark, bias=bias)
-    shards = prepare_benchmark(bench_cfg, cfg.decode, data_dir, datasets=(SOURCE,))[SOURCE]
+    decode = dataclasses.replace(cfg.decode, test_clips=cfg.calibration.test_clips)
+    shards = prepare_benchmark(bench_cfg, decode, data_dir, datasets=(SOURCE,))[SOURCE]
     cal = cfg.calibration
     seed_everything(seed)
     train = load_split(shards["train"].path)

@@ -1,14 +1,18 @@
 """The study's entrypoint: ``ray job submit --working-dir . -- python pipelines/full_study.py``.
 
-With no ``--config`` it runs the built-in synthetic benchmark. Stages implemented so far:
-generate the benchmark, then decode every dataset split into Arrow shards. Each stage is an
-MLflow run nested under one parent run per study.
+With no ``--config`` it runs the built-in synthetic benchmark; with one, the datasets it names.
+Stages (pipelines/study_graph.py) run as Ray tasks, concurrently where their inputs allow;
+training stages run on Ray Train. Each stage is an MLflow run nested under one parent run per
+study. Finished stages are reused by key, so running the same command again continues an
+interrupted study and retrains nothing in a finished one.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -19,26 +23,35 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
 from pipelines import tracking  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
-from pipelines.decode.stage import run as run_decode  # noqa: E402
-from pipelines.benchmark_data import benchmark_root, decode_inputs  # noqa: E402
-from pipelines.synthetic.generate import generate_benchmark  # noqa: E402
+from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
+from pipelines.study_graph import build_study  # noqa: E402
 
 SMOKE = {
-    "benchmark.source_train_per_class": 4,
+    "benchmark.source_train_per_class": 6,
     "benchmark.source_test_per_class": 2,
-    "benchmark.downstream_train_per_class": 2,
+    "benchmark.downstream_train_per_class": 3,
     "benchmark.downstream_test_per_class": 2,
     "decode.test_clips": 2,
     "decode.train_clips": 2,
+    "pretrain.optim.epochs": 2,
+    "drl.optim.epochs": 1,
+    "dynamic_score.optim.epochs": 1,
+    "finetune.optim.epochs": 1,
+    "linear_probe.max_iter": 20,
+    "report.tsne_points": 20,
+    "report.tsne_perplexity": 5.0,
 }
+# Ray Train's controller polls its workers this often (default 2 s, which adds up over many short stages).
+RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", help="study YAML; default: the built-in benchmark")
-    p.add_argument("--output-dir", help="where data, shards, the MLflow store and reports go "
+    p.add_argument("--output-dir", help="where data, shards, stages, the MLflow store and the report go "
                    "(default: the config's output_dir, else ~/drl-study)")
-    p.add_argument("--smoke", action="store_true", help="a tiny study for CI and a first try")
+    p.add_argument("--smoke", action="store_true", help="a tiny study for CI and a first try "
+                   "(keys the config file sets keep their value)")
     return p.parse_args(argv)
 
 
@@ -46,53 +59,86 @@ def resolve_output(args: argparse.Namespace, cfg: StudyConfig) -> Path:
     return Path(args.output_dir or cfg.output_dir or Path.home() / "drl-study").expanduser().resolve()
 
 
-def run_generate(cfg: StudyConfig, out: Path, exp: str, parent: str):
-    with tracking.stage_run("generate benchmark", exp, parent, to_dict(cfg.benchmark)) as run:
-        start = time.perf_counter()
-        bench = generate_benchmark(cfg.benchmark, benchmark_root(out / "data", cfg.benchmark))
-        tracking.log_metrics(tracking.client(), run.info.run_id, {"seconds": time.perf_counter() - start})
-    return bench
+def lock_output(out: Path):
+    """Hold an exclusive lock on the output folder: two drivers must not run one study at once."""
+    handle = open(out / ".study.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"{out}: another study is running on this output folder") from None
+    return handle
 
 
-def run_decodes(cfg: StudyConfig, bench, out: Path, exp: str, parent: str) -> dict:
-    client, results = tracking.client(), {}
-    for inputs in decode_inputs(bench, out / "shards"):
-        name = f"{inputs.dataset}/{inputs.split}"
-        with tracking.stage_run(f"decode {name}", exp, parent, to_dict(cfg.decode)) as run:
-            res = run_decode(cfg.decode, inputs)
-            stats = {"videos": res.summary["videos"], "decoded": res.summary["decoded"],
-                     "clips": res.summary["clips"], "cached": float(res.cached)}
-            tracking.log_metrics(client, run.info.run_id, stats)
-            for f in ("manifest.csv", "summary.json", "classes.txt"):
-                client.log_artifact(run.info.run_id, str(res.path / f))
-        results[name] = res
-        print(f"decoded {name}: {res.summary['decoded']}/{res.summary['videos']} videos "
-              f"({'cached' if res.cached else 'new'}) -> {res.path}", flush=True)
-    return results
+def init_ray() -> None:
+    import ray
+
+    address = os.environ.get("RAY_ADDRESS") or None
+    runtime_env = None if address else {"env_vars": RAY_ENV}
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=True, runtime_env=runtime_env)
+
+
+def interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
+    """Run every stage under one parent MLflow run; returns the exit status."""
+    tracker = tracking.start_tracker(out)
+    import ray
+
+    stale = ray.get(tracker.close_stale_runs.remote())
+    if stale:
+        print(f"[study] marked {stale} run(s) of an interrupted earlier driver KILLED", flush=True)
+    name = "study" + (" (smoke)" if smoke else "")
+    parent = ray.get(tracker.create_run.remote(name, None, to_dict(cfg), {"drl.smoke": str(smoke)}))
+    ray.get(tracker.log_artifact.remote(parent, str(out / "config.yaml")))
+    slots = cfg.resources.training_slots(ray.cluster_resources())
+    start = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"{message} [{(time.perf_counter() - start) / 60:.1f} min]", flush=True)
+
+    runner = StudyRunner(build_study(cfg), cfg, out, tracker, parent, log=log, limits={"train": slots})
+    try:
+        results = runner.run()
+    except StudyFailed as err:
+        ray.get(tracker.end_run.remote(parent, "FAILED"))
+        print(f"\n[study] FAILED: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        runner.stop()
+        ray.get(tracker.end_run.remote(parent, "KILLED"))
+        print("\n[study] interrupted; run the same command again to continue", file=sys.stderr)
+        return 130
+    seconds = time.perf_counter() - start
+    trained = sum(1 for r in results.values() if not r.cached and r.name.split("/")[0] in
+                  ("pretrain", "dynamic_score", "finetune"))
+    ray.get(tracker.log_metrics.remote(parent, {"study_seconds": seconds, "stages_trained": trained}, 0))
+    ray.get(tracker.log_artifact.remote(parent, str(out / "report"), "report"))
+    ray.get(tracker.end_run.remote(parent, "FINISHED"))
+    print(f"\n[study] done in {seconds / 60:.1f} min ({trained} training stages run, the rest reused)\n"
+          f"Report: {out / 'report' / 'report.md'}\nMLflow store: {tracking.tracking_uri(out)}\n"
+          f"View them: {tracking.ui_command(out)}  (then open http://127.0.0.1:5000)", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        cfg = load_config(StudyConfig, args.config, SMOKE if args.smoke else None)
+        cfg = load_config(StudyConfig, args.config, presets=SMOKE if args.smoke else None)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
     out = resolve_output(args, cfg)
     out.mkdir(parents=True, exist_ok=True)
+    lock = lock_output(out)
     save_config(cfg, out / "config.yaml")
-    import ray
-
-    ray.init(address=os.environ.get("RAY_ADDRESS") or None, ignore_reinit_error=True, log_to_driver=False)
-    exp = tracking.setup(out)
-    with tracking.stage_run("study" + (" (smoke)" if args.smoke else ""), exp, None, to_dict(cfg)) as parent:
-        pid = parent.info.run_id
-        tracking.client().log_artifact(pid, str(out / "config.yaml"))
-        bench = run_generate(cfg, out, exp, pid)
-        run_decodes(cfg, bench, out, exp, pid)
-    print(f"\nResults: {out}\nMLflow store: {tracking.tracking_uri(out)}\n"
-          f"View them: {tracking.ui_command(out)}  (then open http://127.0.0.1:5000)")
-    return 0
+    signal.signal(signal.SIGTERM, interrupt)
+    init_ray()
+    try:
+        return run_study(cfg, out, args.smoke)
+    finally:
+        lock.close()
 
 
 if __name__ == "__main__":

@@ -1,21 +1,25 @@
-"""MLflow tracking for the study: where the store is, and runs that never stay RUNNING.
+"""MLflow tracking for the study: where the store is, and one writer for all of it.
 
 By default the store is ``sqlite:///<output dir>/mlflow.db`` with artifacts in
 ``<output dir>/mlartifacts``; ``MLFLOW_TRACKING_URI`` points the study at any server instead.
+
+Concurrent stages never open the store themselves. Every write goes through one
+:class:`Tracker`, which the study runs as a single Ray actor (:func:`start_tracker`): its
+methods execute one at a time, so sqlite is never written by two processes and never locks.
 Parent run ids are passed explicitly (never through MLflow's active-run stack), because that
 stack does not survive the hop into Ray workers (ray-project/ray#19978, #19909).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 EXPERIMENT = "drl-study"
+STUDY_DIR_TAG = "drl.output_dir"
 
 
 def tracking_uri(output_dir: str | Path) -> str:
@@ -25,26 +29,6 @@ def tracking_uri(output_dir: str | Path) -> str:
 def ui_command(output_dir: str | Path) -> str:
     uri = tracking_uri(output_dir)
     return f"mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri {uri}"
-
-
-def setup(output_dir: str | Path, experiment: str = EXPERIMENT) -> str:
-    """Point MLflow at the study's store and make sure the experiment exists; returns its id."""
-    import mlflow
-
-    uri = tracking_uri(output_dir)
-    mlflow.set_tracking_uri(uri)
-    exp = mlflow.get_experiment_by_name(experiment)
-    if exp is not None:
-        return exp.experiment_id
-    artifacts = None if os.environ.get("MLFLOW_TRACKING_URI") else (Path(output_dir).resolve() / "mlartifacts").as_uri()
-    return mlflow.create_experiment(experiment, artifact_location=artifacts)
-
-
-def client() -> Any:
-    """An MlflowClient on the current tracking URI (call :func:`setup` first)."""
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient()
 
 
 def flatten(params: Any, prefix: str = "") -> dict[str, Any]:
@@ -57,36 +41,99 @@ def flatten(params: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: params}
 
 
-@contextlib.contextmanager
-def stage_run(name: str, experiment_id: str, parent_id: str | None = None,
-              params: dict[str, Any] | None = None) -> Iterator[Any]:
-    """An MLflow run (nested under ``parent_id`` if given) that ends FAILED on any exception."""
-    client_ = client()
-    tags = {"mlflow.parentRunId": parent_id} if parent_id else {}
-    run = client_.create_run(experiment_id, run_name=name, tags=tags)
-    try:
+class Tracker:
+    """All MLflow writes of one study. Run it as one Ray actor (see :func:`start_tracker`)."""
+
+    def __init__(self, output_dir: str, uri: str | None = None, experiment: str = EXPERIMENT) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.output_dir = str(Path(output_dir).resolve())
+        self.uri = uri or tracking_uri(output_dir)
+        self.client = MlflowClient(self.uri)
+        exp = self.client.get_experiment_by_name(experiment)
+        if exp is None:
+            local = self.uri == f"sqlite:///{self.output_dir}/mlflow.db"
+            artifacts = (Path(output_dir).resolve() / "mlartifacts").as_uri() if local else None
+            self.experiment_id = self.client.create_experiment(experiment, artifact_location=artifacts)
+        else:
+            self.experiment_id = exp.experiment_id
+
+    def create_run(self, name: str, parent_id: str | None = None, params: dict | None = None,
+                   tags: dict[str, str] | None = None) -> str:
+        """A new run (nested under ``parent_id`` if given) with flattened ``params``; returns its id."""
+        all_tags = {STUDY_DIR_TAG: self.output_dir, **(tags or {})}
+        if parent_id:
+            all_tags["mlflow.parentRunId"] = parent_id
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
         if params:
-            log_params(client_, run.info.run_id, params)
-        yield run
-    except BaseException:
-        client_.set_terminated(run.info.run_id, "FAILED")
-        raise
-    client_.set_terminated(run.info.run_id, "FINISHED")
+            self.log_params(run.info.run_id, params)
+        return run.info.run_id
+
+    def log_params(self, run_id: str, params: dict) -> None:
+        from mlflow.entities import Param
+
+        flat = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
+        for i in range(0, len(flat), 100):
+            self.client.log_batch(run_id, params=flat[i:i + 100])
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int = 0) -> int:
+        """Log the finite numbers of ``metrics`` at ``step``; returns how many were logged."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        rows = [Metric(k, float(v), now, step) for k, v in metrics.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))]
+        for i in range(0, len(rows), 500):
+            self.client.log_batch(run_id, metrics=rows[i:i + 500])
+        return len(rows)
+
+    def log_history(self, run_id: str, history: list[dict[str, float]], key: str) -> int:
+        """Per-epoch metrics (each dict has ``epoch``) as metric histories, skipping the epochs
+        whose ``key`` this run already holds (logged live). Returns how many epochs were added."""
+        have = {m.step for m in self.client.get_metric_history(run_id, key)}
+        rows = [r for r in history if int(r["epoch"]) not in have]
+        for row in rows:
+            self.log_metrics(run_id, {k: v for k, v in row.items() if k != "epoch"}, int(row["epoch"]))
+        return len(rows)
+
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        for k, v in tags.items():
+            self.client.set_tag(run_id, k, str(v))
+
+    def log_artifact(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
+        if Path(path).is_dir():
+            self.client.log_artifacts(run_id, path, artifact_path)
+        else:
+            self.client.log_artifact(run_id, path, artifact_path)
+
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
+        self.client.set_terminated(run_id, status)
+
+    def close_stale_runs(self) -> int:
+        """Mark runs of this output folder still RUNNING (a driver that was killed) as KILLED."""
+        stale = self.client.search_runs(
+            [self.experiment_id], f"attributes.status = 'RUNNING' and tags.`{STUDY_DIR_TAG}` = '{self.output_dir}'")
+        for run in stale:
+            self.client.set_tag(run.info.run_id, "drl.note", "its driver stopped before the run ended")
+            self.client.set_terminated(run.info.run_id, "KILLED")
+        return len(stale)
+
+    def experiment(self) -> str:
+        return self.experiment_id
 
 
-def log_params(client: Any, run_id: str, params: dict[str, Any]) -> None:
-    from mlflow.entities import Param
+def start_tracker(output_dir: str | Path) -> Any:
+    """Start the study's one :class:`Tracker` as a Ray actor on this (the driver's) node.
 
-    flat = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
-    for i in range(0, len(flat), 100):
-        client.log_batch(run_id, params=flat[i:i + 100])
+    It needs no CPU, and it runs where the output folder (and so the sqlite store) is.
+    """
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-
-def log_metrics(client: Any, run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
-    from mlflow.entities import Metric
-
-    now = int(time.time() * 1000)
-    rows = [Metric(k, float(v), now, step if step is not None else 0) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and math.isfinite(float(v))]
-    if rows:
-        client.log_batch(run_id, metrics=rows)
+    node = ray.get_runtime_context().get_node_id()
+    actor = ray.remote(Tracker).options(
+        num_cpus=0, max_concurrency=1,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+    ).remote(str(output_dir), tracking_uri(output_dir))
+    ray.get(actor.experiment.remote())  # surfaces a bad store now, not at the first write
+    return actor

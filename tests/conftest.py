@@ -7,15 +7,34 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="session")
 def ray_local():
     """A local Ray with 2 CPUs, started once per test session."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if not ray.is_initialized():  # workers import test modules too (tests/pipelines/stage_kinds.py)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}})
     yield ray
+
+
+def raylet_pid() -> int:
+    """The raylet of the Ray this process started (its workers are the raylet's children)."""
+    import ray
+
+    return ray._private.worker.global_worker.node.all_processes["raylet"][0].process.pid
+
+
+def train_worker_pids(parent: int) -> list[int]:
+    """Ray Train worker processes whose parent is the raylet ``parent`` (one cluster only)."""
+    import subprocess
+
+    rows = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout.splitlines()
+    return [int(r.split(None, 2)[0]) for r in rows
+            if len(r.split(None, 2)) == 3 and int(r.split(None, 2)[1]) == parent and "ray::RayTrainWorker" in r]
 
 
 def write_video(path: Path, num_frames: int, fps: int, size: tuple[int, int] = (48, 64)) -> Path:
@@ -34,3 +53,38 @@ def write_video(path: Path, num_frames: int, fps: int, size: tuple[int, int] = (
 @pytest.fixture
 def make_video():
     return write_video
+
+
+def write_split(folder: Path, num_classes: int = 3, videos_per_class: int = 4, clips: int = 2,
+                frames: int = 4, size: int = 32, files: int = 2, seed: int = 0) -> Path:
+    """A decoded split as the decode stage writes it (Parquet shards + classes.txt), without
+    decoding videos: class c's clips hold a bright square moving by c+1 pixels per frame."""
+    import pyarrow.parquet as pq
+
+    from pipelines.decode.schema import clips_to_table
+
+    rng = np.random.default_rng(seed)
+    (folder / "shards").mkdir(parents=True, exist_ok=True)
+    classes = [f"class {c}" for c in range(num_classes)]
+    (folder / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
+    tables = []
+    for c in range(num_classes):
+        for v in range(videos_per_class):
+            arr = rng.integers(0, 60, (clips, frames, size, size, 3), dtype=np.uint8)
+            for t in range(frames):
+                x = (v + t * (c + 1) * 3) % (size - 6)
+                arr[:, t, 10:16, x:x + 6] = 255
+            meta = {"video_id": f"c{c}v{v}", "label": c, "label_name": classes[c], "split": folder.name,
+                    "source_fps": 8.0, "duration": 1.0, "backend": "test"}
+            times = np.tile(np.arange(frames, dtype=np.float32) / frames, (clips, 1))
+            tables.append(clips_to_table(meta, arr, times, np.zeros(clips)))
+    for i in range(files):
+        import pyarrow as pa
+
+        pq.write_table(pa.concat_tables(tables[i::files]), folder / "shards" / f"part-{i}.parquet")
+    return folder
+
+
+@pytest.fixture
+def make_split():
+    return write_split

@@ -118,7 +118,7 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
         # Validators raise "field: message"; prefix the field with this mapping's path.
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         field_name = message.split(":", 1)[0]
-        if field_name in fields:
+        if field_name.split(".")[0] in fields:
             raise ConfigError(_join(path, message)) from None
         raise ConfigError(f"{path or '<root>'}: {message}") from None
 
@@ -134,11 +134,24 @@ def to_dict(cfg: Any) -> Any:
     return cfg
 
 
-def load_config(cls: type[T], path: str | Path | None, overrides: dict[str, Any] | None = None) -> T:
+def _set(data: dict[str, Any], dotted: str, value: Any, replace: bool = True) -> None:
+    node = data
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"{dotted}: {key} is not a mapping")
+    if replace or leaf not in node:
+        node[leaf] = value
+
+
+def load_config(cls: type[T], path: str | Path | None, overrides: dict[str, Any] | None = None,
+                presets: dict[str, Any] | None = None) -> T:
     """Read a YAML file (or nothing, for all defaults) into ``cls``.
 
     ``overrides`` maps dotted key paths to values and is applied before validation,
-    so ``{"benchmark.bias": 0.5}`` is checked like the file's own keys.
+    so ``{"benchmark.bias": 0.5}`` is checked like the file's own keys. ``presets`` are
+    dotted values too, used only where the file does not set that key (``--smoke``).
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -148,14 +161,10 @@ def load_config(cls: type[T], path: str | Path | None, overrides: dict[str, Any]
             raise ConfigError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
         except OSError as err:
             raise ConfigError(f"{path}: cannot read config: {err.strerror}") from None
+    for dotted, value in (presets or {}).items():
+        _set(data, dotted, value, replace=False)
     for dotted, value in (overrides or {}).items():
-        node = data
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"{dotted}: {key} is not a mapping")
-        node[leaf] = value
+        _set(data, dotted, value)
     return from_dict(cls, data)
 
 

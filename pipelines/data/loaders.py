@@ -28,11 +28,20 @@ class ShardData:
     def num_videos(self) -> int:
         return len(self.video_ids)
 
+    def select_videos(self, which: slice) -> "ShardData":
+        """The clips of the videos ``which`` picks (e.g. ``slice(rank, None, world)``), re-indexed."""
+        keep = torch.arange(self.num_videos)[which]
+        new_index = torch.full((self.num_videos,), -1, dtype=torch.long)
+        new_index[keep] = torch.arange(len(keep))
+        rows = torch.isin(self.video_index, keep)
+        return ShardData(self.frames[rows], self.labels[rows], new_index[self.video_index[rows]],
+                         [self.video_ids[i] for i in keep.tolist()], self.classes)
 
-def load_split(path: str | Path) -> ShardData:
-    """Read ``<decode output>/shards`` and ``classes.txt`` of one decoded split."""
+
+def load_split(path: str | Path, files: list[Path] | None = None) -> ShardData:
+    """Read ``<decode output>/shards`` (or just ``files`` of it) and ``classes.txt`` of one split."""
     path = Path(path)
-    arrays = load_clip_arrays(path / "shards")
+    arrays = load_clip_arrays(path / "shards", files)
     classes = tuple(line for line in (path / "classes.txt").read_text().splitlines() if line)
     return ShardData(torch.from_numpy(arrays.frames), torch.from_numpy(arrays.labels),
                      torch.from_numpy(arrays.video_index), arrays.video_ids, classes)

@@ -78,9 +78,10 @@ def frames_of(table: pa.Table) -> list[np.ndarray]:
     return [np.frombuffer(b, np.uint8).reshape(s) for b, s in zip(table.column("frames").to_pylist(), shapes)]
 
 
-def read_shards(shard_dir: str | Path) -> pa.Table:
-    """All rows of a shard folder, checked against SHARD_SCHEMA, sorted by video then clip."""
-    files = sorted(Path(shard_dir).glob("*.parquet"))
+def read_shards(shard_dir: str | Path, files: list[Path] | None = None) -> pa.Table:
+    """All rows of a shard folder (or of just ``files``), checked against SHARD_SCHEMA, sorted
+    by video then clip."""
+    files = sorted(Path(shard_dir).glob("*.parquet")) if files is None else files
     if not files:
         return empty_table()
     tables = []
@@ -92,9 +93,10 @@ def read_shards(shard_dir: str | Path) -> pa.Table:
     return pa.concat_tables(tables).sort_by([("video_id", "ascending"), ("clip_index", "ascending")])
 
 
-def load_clip_arrays(shard_dir: str | Path) -> ClipArrays:
-    """Read a shard folder into arrays. Clips of unequal size are centre-cropped to the smallest."""
-    table = read_shards(shard_dir)
+def load_clip_arrays(shard_dir: str | Path, files: list[Path] | None = None) -> ClipArrays:
+    """Read a shard folder (or ``files`` of it) into arrays. Clips of unequal size are
+    centre-cropped to the smallest."""
+    table = read_shards(shard_dir, files)
     frames = frames_of(table)
     if frames:
         h = min(f.shape[1] for f in frames)

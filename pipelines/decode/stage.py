@@ -7,8 +7,9 @@ Output folder ``<out_root>/<dataset>/<split>/<key>/``::
     manifest.csv       one row per input video or annotation row: status, reason, backend
     summary.json       counts by status and by label, the key and the parameters
 
-``key`` hashes the parameters and every input file's path, size and mtime: a re-run with the
-same inputs reuses the folder; any change decodes into a new one.
+``key`` hashes the parameters, the class list, every annotation row and every input file's
+path (relative to the video root) and size: a re-run with the same inputs reuses the folder, a
+copy of the dataset elsewhere too; any change decodes into a new one.
 """
 
 from __future__ import annotations
@@ -65,20 +66,26 @@ def clip_spec(cfg: DecodeConfig, split: str) -> ClipSpec:
     return ClipSpec(cfg.num_frames, cfg.clip_seconds, clips, cfg.short_side)
 
 
-def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet) -> str:
+def _relative(path: str, root: str) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return path
+
+
+def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet, video_root: str = "") -> str:
     """Hash of decoding parameters, the class list and each input file's identity."""
     h = hashlib.sha256()
     h.update(json.dumps({"spec": asdict(spec), "backends": cfg.backends, "classes": records.classes,
-                         "version": 1}, sort_keys=True).encode())
+                         "version": 2}, sort_keys=True).encode())
     for r in records.records:
         try:
-            st = Path(r.path).stat()
-            ident = (st.st_size, st.st_mtime_ns)
+            size = Path(r.path).stat().st_size
         except OSError:
-            ident = None
-        h.update(json.dumps([asdict(r), ident]).encode())
+            size = None
+        h.update(json.dumps([{**asdict(r), "path": _relative(r.path, video_root)}, size]).encode())
     for rej in records.rejects:
-        h.update(json.dumps(asdict(rej)).encode())
+        h.update(json.dumps({**asdict(rej), "path": _relative(rej.path, video_root)}).encode())
     return h.hexdigest()[:16]
 
 
@@ -161,7 +168,7 @@ def run(cfg: DecodeConfig, inputs: DecodeInputs) -> DecodeOutput:
     """Decode one split of one dataset into shards, or reuse the shards of an identical run."""
     records = get_reader(inputs.reader)(inputs.video_root, inputs.annotation_root, inputs.split)
     spec = clip_spec(cfg, inputs.split)
-    key = cache_key(cfg, spec, records)
+    key = cache_key(cfg, spec, records, inputs.video_root)
     final = Path(inputs.out_root) / inputs.dataset / inputs.split / key
     if (final / "summary.json").is_file():
         return DecodeOutput(final, key, records.classes, json.loads((final / "summary.json").read_text()), True)

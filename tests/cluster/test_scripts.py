@@ -46,3 +46,22 @@ def test_runtime_env_keeps_venv_data_and_outputs_out_of_the_upload():
         assert path in env["excludes"]
     ignored = (REPO / ".gitignore").read_text().split()
     assert ".venv/" in ignored and "/outputs/" in ignored and "/data/" in ignored
+
+
+def test_cloud_and_kuberay_recipes_parse_and_name_the_real_entrypoint():
+    cloud = yaml.safe_load((REPO / "cluster/ray-cluster.yaml").read_text())
+    assert cloud["head_node_type"] in cloud["available_node_types"]
+    assert any("--dashboard-host=127.0.0.1" in c for c in cloud["head_start_ray_commands"])
+    comments = (REPO / "cluster/ray-cluster.yaml").read_text()
+    job = yaml.safe_load((REPO / "cluster/kuberay-rayjob.yaml").read_text())
+    assert job["kind"] == "RayJob" and job["apiVersion"].startswith("ray.io/")
+    assert job["spec"]["rayClusterSpec"]["headGroupSpec"]["rayStartParams"]["dashboard-host"] == "127.0.0.1"
+    for text in (job["spec"]["entrypoint"], comments):
+        script, config = re.search(r"python (pipelines/full_study\.py) --config (\S+\.yaml)", text).groups()
+        assert (REPO / script).is_file() and (REPO / config).is_file()
+
+
+def test_readme_documents_each_cluster_recipe():
+    text = (REPO / "README.md").read_text()
+    for name in ("cluster/start_local.sh", "cluster/ray-cluster.yaml", "cluster/kuberay-rayjob.yaml", "ray up"):
+        assert name in text

@@ -57,3 +57,9 @@ def test_unreadable_and_invalid_yaml(tmp_path):
         load_config(StudyConfig, tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(StudyConfig, _write(tmp_path, "a: [1, 2\n"))
+
+
+def test_presets_fill_only_what_the_file_leaves_unset(tmp_path):
+    path = _write(tmp_path, "pretrain:\n  optim: {epochs: 8}\n")
+    cfg = load_config(StudyConfig, path, presets={"pretrain.optim.epochs": 2, "drl.optim.epochs": 1})
+    assert cfg.pretrain.optim.epochs == 8 and cfg.drl.optim.epochs == 1

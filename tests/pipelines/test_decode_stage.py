@@ -94,6 +94,29 @@ def test_reruns_reuse_shards_and_changes_invalidate(decoded):
     assert json.loads((other.path / "summary.json").read_text())["spec"]["num_frames"] == 2
 
 
+def test_the_key_follows_the_content_not_the_location(decoded, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from pipelines.decode.records import get_reader
+    from pipelines.decode.stage import cache_key, clip_spec
+
+    inputs, out = decoded
+    copy = tmp_path / "copy"
+    shutil.copytree(inputs.video_root, copy / "video", symlinks=True)
+    shutil.copytree(inputs.annotation_root, copy / "anno")
+    moved = replace(inputs, video_root=str(copy / "video"), annotation_root=str(copy / "anno"))
+    assert run(CFG, moved).key == out.key  # a copy elsewhere is the same dataset
+
+    def key(i):
+        return cache_key(CFG, clip_spec(CFG, "train"), get_reader(i.reader)(i.video_root, i.annotation_root, "train"),
+                         i.video_root)
+
+    video = next((copy / "video").rglob("-good000000*.mp4"))
+    video.write_bytes(video.read_bytes() + b"\0")  # a changed file
+    assert key(moved) != out.key
+
+
 def test_missing_annotation_file_is_a_one_line_error(tmp_path, ray_local):
     (tmp_path / "anno").mkdir()
     (tmp_path / "anno" / "label_map.txt").write_text("a\n")

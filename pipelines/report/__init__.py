@@ -1,0 +1,1 @@
+"""The study report: a Markdown table and figures, built from the stages' results."""

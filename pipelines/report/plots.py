@@ -1,0 +1,72 @@
+"""The report's figures: learning curves, DS per class, and a t-SNE of downstream features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.report.table import MODEL_LABELS
+from pipelines.report.tsne import tsne
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path:
+    """Training loss and accuracy per epoch of every pretraining stage."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for model, history in histories.items():
+        epochs = [row["epoch"] + 1 for row in history]
+        axes[0].plot(epochs, [row["train/loss"] for row in history], marker=".", label=MODEL_LABELS.get(model, model))
+        axes[1].plot(epochs, [row["train/acc1"] for row in history], marker=".")
+    axes[0].set(xlabel="epoch", ylabel="training loss")
+    axes[1].set(xlabel="epoch", ylabel="training accuracy")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def ds_per_class(per_class: dict[str, dict[str, float]], path: Path) -> Path:
+    """Grouped bars: the dynamic score (KL) of each class, one bar per model."""
+    plt = _pyplot()
+    classes = sorted({c for scores in per_class.values() for c in scores})
+    x, width = np.arange(len(classes)), 0.8 / max(len(per_class), 1)
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(classes) + 2), 3.8))
+    for i, (model, scores) in enumerate(per_class.items()):
+        ax.bar(x + i * width, [scores.get(c, 0.0) for c in classes], width, label=MODEL_LABELS.get(model, model))
+    ax.set_xticks(x + width * (len(per_class) - 1) / 2, classes, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("DS (KL, nats)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def tsne_grid(features: dict[str, dict[str, np.ndarray]], title: str, path: Path, points: int,
+              perplexity: float) -> Path:
+    """One t-SNE panel per model of pooled features coloured by class (supplement, Fig. 1)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(features), figsize=(3.2 * len(features), 3.2), squeeze=False)
+    for ax, (model, arrays) in zip(axes[0], features.items()):
+        keep = np.random.default_rng(0).permutation(len(arrays["labels"]))[:points]
+        emb = tsne(arrays["features"][keep], perplexity)
+        ax.scatter(emb[:, 0], emb[:, 1], c=arrays["labels"][keep], cmap="tab10", s=8)
+        ax.set_title(MODEL_LABELS.get(model, model), fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,1 @@
+"""The study's stages: each module has ``run(ctx: StageContext) -> dict`` (see base.py)."""

@@ -1,0 +1,49 @@
+"""Stage: decode one split of one dataset into Arrow/Parquet clip shards (on Ray Data).
+
+Always runs: the decode module keys its output by the content of its inputs (annotation rows,
+file sizes), so an unchanged split returns at once and a changed one is decoded again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.config.schema import SYNTHETIC, DatasetConfig, DecodeConfig
+from pipelines.decode.stage import DecodeInputs
+from pipelines.decode.stage import run as run_decode
+from pipelines.stages.base import StageContext
+from pipelines.synthetic.generate import GeneratedBenchmark
+
+
+@dataclass(frozen=True)
+class DecodeStage:
+    """One split of one dataset, decoded with ``decode``."""
+
+    decode: DecodeConfig
+    dataset: DatasetConfig
+    split: str
+
+
+def decode_inputs(ctx: StageContext) -> DecodeInputs:
+    cfg: DecodeStage = ctx.config
+    ds, shards = cfg.dataset, str(ctx.output_dir / "shards")
+    if ds.reader != SYNTHETIC:
+        return DecodeInputs(ds.name, cfg.split, ds.root, ds.annotations or ds.root, shards, reader=ds.reader)
+    gen = ctx.inputs["benchmark"].outputs
+    bench = GeneratedBenchmark(Path(gen["root"]), {k: tuple(v) for k, v in gen["datasets"].items()}, gen["key"])
+    if ds.name not in bench.datasets or cfg.split not in bench.datasets[ds.name]:
+        have = ", ".join(f"{n}/{s}" for n, splits in bench.datasets.items() for s in splits)
+        raise ValueError(f"data: the built-in benchmark has no split {ds.name}/{cfg.split} (it has {have})")
+    return DecodeInputs(ds.name, cfg.split, str(bench.videos(ds.name)), str(bench.annotations(ds.name)), shards)
+
+
+def run(ctx: StageContext) -> dict:
+    res = run_decode(ctx.config.decode, decode_inputs(ctx))
+    if res.summary["decoded"] == 0:
+        raise ValueError(f"{ctx.spec.name}: no video could be decoded; reasons in {res.manifest}")
+    metrics = {"videos": res.summary["videos"], "decoded": res.summary["decoded"], "clips": res.summary["clips"],
+               "cached": float(res.cached)}
+    return {"key": res.key, "path": str(res.path), "classes": list(res.classes), "cached": res.cached,
+            "summary": {k: res.summary[k] for k in ("videos", "decoded", "by_status")}, "metrics": metrics,
+            "artifacts": [str(res.path / f) for f in ("manifest.csv", "summary.json", "classes.txt")]}

@@ -1,0 +1,70 @@
+"""Stage: the study report (``report.md``, figures, ``results.json``), also copied to
+``<output dir>/report``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipelines.config.schema import ReportConfig
+from pipelines.report import plots
+from pipelines.report.table import columns, markdown_table, model_metrics
+from pipelines.stages.base import StageContext
+
+
+@dataclass(frozen=True)
+class ReportStage:
+    report: ReportConfig
+    models: tuple[str, ...]
+    downstream: tuple[str, ...]
+    tests: tuple[str, ...]
+
+
+def figures(ctx: StageContext, results: dict[str, dict]) -> list[str]:
+    cfg: ReportStage = ctx.config
+    curves = plots.learning_curves({m: results[f"pretrain/{m}"]["history"] for m in cfg.models},
+                                   ctx.dir / "learning_curves.png")
+    test = cfg.tests[-1]
+    per_class = {m: results[f"dynamic_score/{m}"]["eval"][test]["per_class"] for m in cfg.models}
+    ds = plots.ds_per_class(per_class, ctx.dir / "ds_per_class.png")
+    out = [str(curves), str(ds)]
+    dataset = cfg.report.tsne_dataset or (cfg.downstream[0] if cfg.downstream else "")
+    if dataset:
+        feats = {m: dict(np.load(results[f"linear_probe/{m}/{dataset}"]["features"])) for m in cfg.models}
+        out.append(str(plots.tsne_grid(feats, f"t-SNE of pooled features, {dataset} test set", ctx.dir / "tsne.png",
+                                       cfg.report.tsne_points, cfg.report.tsne_perplexity)))
+    return out
+
+
+def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str]) -> str:
+    cfg: ReportStage = ctx.config
+    test = cfg.tests[-1].replace("_", " ")
+    lines = ["# Study report", "",
+             f"Output folder: `{ctx.output_dir}`. Accuracies are top-1 over {', '.join(cfg.tests)} test videos "
+             "(logits averaged over each video's test clips, centre crops). DS is the mean KL (nats) between the "
+             "model and a spatial model distilled from it; agreement is their top-1 agreement; the freeze and "
+             "shuffle KLs compare the model with itself on frozen-frame and shuffled-frame clips.", "",
+             markdown_table(rows, columns(cfg.tests, cfg.downstream)), "",
+             "## Figures", "", "![learning curves](learning_curves.png)", "",
+             f"![DS per class, {test}](ds_per_class.png)", ""]
+    if any(f.endswith("tsne.png") for f in figs):
+        lines += ["![t-SNE](tsne.png)", ""]
+    return "\n".join(lines)
+
+
+def run(ctx: StageContext) -> dict:
+    cfg: ReportStage = ctx.config
+    results = {name: r.outputs for name, r in ctx.inputs.items()}
+    rows = {m: model_metrics(m, results, cfg.downstream) for m in cfg.models}
+    figs = figures(ctx, results)
+    (ctx.dir / "report.md").write_text(render(ctx, rows, figs))
+    (ctx.dir / "results.json").write_text(json.dumps(rows, indent=1))
+    latest = ctx.output_dir / "report"
+    shutil.rmtree(latest, ignore_errors=True)
+    shutil.copytree(ctx.dir, latest, ignore=shutil.ignore_patterns("result.json*"))
+    metrics = {f"{m}/{k}": v for m, row in rows.items() for k, v in row.items()}
+    return {"report": str(latest / "report.md"), "rows": rows, "metrics": metrics,
+            "artifacts": [str(ctx.dir / "report.md"), str(ctx.dir / "results.json"), *figs]}

@@ -1,0 +1,115 @@
+"""The study's DAG, built from its config: which stages exist and what each reads.
+
+generate → decode (every split) → pretrain baseline → DRL phase per algorithm (+ continued
+control) → per model: evaluate, dynamic score, fine-tune and linear probe per downstream
+dataset → report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from drl_core.config import AlgorithmConfig
+from pipelines.config.schema import DatasetConfig, StudyConfig
+from pipelines.stages.base import StageSpec
+from pipelines.stages.decode import DecodeStage
+from pipelines.stages.evaluate import EvaluateStage
+from pipelines.stages.linear_probe import LinearProbeStage
+from pipelines.stages.report import ReportStage
+from pipelines.train.job import TrainJob
+
+BASELINE, CONTINUED = "baseline", "continued"
+NO_CPU = {"num_cpus": 0}  # coordinating tasks: Ray Train and Ray Data reserve the real resources
+TRAIN = {"resources": NO_CPU, "pool": "train"}
+
+
+def decode_name(ds: DatasetConfig, split: str) -> str:
+    return f"decode/{ds.name}/{split}"
+
+
+def source_tests(cfg: StudyConfig) -> tuple[tuple[str, str], ...]:
+    """(name, split) of the source's test sets: in context, and out of context if it has one."""
+    src = cfg.data.source
+    return (("in_context", src.test_split),) + ((("out_of_context", src.ooc_split),) if src.ooc_split else ())
+
+
+def data_stages(cfg: StudyConfig) -> list[StageSpec]:
+    specs = []
+    deps: tuple = ()
+    if cfg.data.synthetic:
+        specs.append(StageSpec("generate", "generate", cfg.benchmark, resources={"num_cpus": 1}))
+        deps = (("benchmark", "generate"),)
+    src = cfg.data.source
+    for ds, splits in [(src, (src.train_split, *(s for _, s in source_tests(cfg))))] + \
+                      [(d, (d.train_split, d.test_split)) for d in cfg.data.downstream]:
+        for split in dict.fromkeys(splits):
+            specs.append(StageSpec(decode_name(ds, split), "decode", DecodeStage(cfg.decode, ds, split),
+                                   deps if ds.reader == "synthetic" else (), always_run=True, resources=NO_CPU))
+    return specs
+
+
+def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:
+    """The baseline, then each DRL algorithm (and the continued control) as the config says."""
+    train = (("train", decode_name(cfg.data.source, cfg.data.source.train_split)),)
+    p = cfg.pretrain
+    base = TrainJob("classify", "train", p.model, p.optim, p.clip, AlgorithmConfig(name="supervised"), seed=cfg.seed,
+                    loader_workers=cfg.resources.data_loader_workers)
+    specs = [StageSpec(f"pretrain/{BASELINE}", "train", base, train, **TRAIN)]
+    if cfg.drl.mode == "from_scratch":
+        for name in cfg.drl.algorithms:
+            job = dataclasses.replace(base, algorithm=dataclasses.replace(cfg.algorithm, name=name))
+            specs.append(StageSpec(f"pretrain/{name}", "train", job, train, **TRAIN))
+        return specs
+    phase = dataclasses.replace(base, optim=cfg.drl.optim, init="baseline")
+    deps = train + (("baseline", f"pretrain/{BASELINE}"),)
+    if cfg.drl.control:
+        specs.append(StageSpec(f"pretrain/{CONTINUED}", "train", phase, deps, **TRAIN))
+    for name in cfg.drl.algorithms:
+        job = dataclasses.replace(phase, algorithm=dataclasses.replace(cfg.algorithm, name=name))
+        specs.append(StageSpec(f"pretrain/{name}", "train", job, deps, **TRAIN))
+    return specs
+
+
+def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
+    """Evaluate, dynamic score, and per downstream dataset fine-tune and linear probe."""
+    src, res = cfg.data.source, cfg.resources
+    eval_res = {"num_cpus": res.eval_cpus, "num_gpus": 1 if res.use_gpu else 0}
+    tests = tuple((name, name) for name, _ in source_tests(cfg))
+    test_deps = tuple((name, decode_name(src, split)) for name, split in source_tests(cfg))
+    weights = (("model", f"pretrain/{model}"),)
+    specs = [StageSpec(f"evaluate/{model}", "evaluate", EvaluateStage(cfg.pretrain.clip, res.eval_batch_size, tests),
+                       weights + test_deps, resources=eval_res)]
+    ds = cfg.dynamic_score
+    distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip, eval_splits=tests,
+                       teacher="model", seed=cfg.seed, eval_batch_size=res.eval_batch_size,
+                       loader_workers=res.data_loader_workers)
+    specs.append(StageSpec(f"dynamic_score/{model}", "train", distill,
+                           weights + (("train", decode_name(src, src.train_split)),) + test_deps, **TRAIN))
+    for d in cfg.data.downstream:
+        splits = (("train", decode_name(d, d.train_split)), ("test", decode_name(d, d.test_split)))
+        tune = TrainJob("classify", "train", cfg.pretrain.model, d.finetune or cfg.finetune.optim, cfg.pretrain.clip,
+                        AlgorithmConfig(name="supervised"), (("test", "test"),), init="model", reset_head=True,
+                        seed=cfg.seed, eval_batch_size=res.eval_batch_size, loader_workers=res.data_loader_workers)
+        specs.append(StageSpec(f"finetune/{model}/{d.name}", "train", tune, weights + splits, **TRAIN))
+        probe = LinearProbeStage(cfg.linear_probe, cfg.pretrain.clip, res.eval_batch_size)
+        specs.append(StageSpec(f"linear_probe/{model}/{d.name}", "linear_probe", probe, weights + splits,
+                               resources=eval_res))
+    return specs
+
+
+def model_names(cfg: StudyConfig) -> list[str]:
+    control = [CONTINUED] if cfg.drl.mode == "second_phase" and cfg.drl.control else []
+    return [BASELINE, *control, *cfg.drl.algorithms]
+
+
+def build_study(cfg: StudyConfig) -> list[StageSpec]:
+    """Every stage of the study, each after the stages it reads."""
+    specs = data_stages(cfg) + pretrain_stages(cfg)
+    models = model_names(cfg)
+    for model in models:
+        specs += model_stages(cfg, model)
+    report = ReportStage(cfg.report, tuple(models), tuple(d.name for d in cfg.data.downstream),
+                         tuple(name for name, _ in source_tests(cfg)))
+    deps = tuple((s.name, s.name) for s in specs if s.kind in ("train", "evaluate", "linear_probe"))
+    specs.append(StageSpec("report", "report", report, deps, resources={"num_cpus": 1}))
+    return specs

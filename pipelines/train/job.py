@@ -1,0 +1,39 @@
+"""What one training stage trains: plain, picklable, and the input of its cache key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One run of the shared training loop (:mod:`pipelines.train.loop`).
+
+    ``kind`` is ``classify`` (train ``model`` with ``algorithm`` on labelled clips) or
+    ``distill`` (train the spatial ``model`` to mimic the frozen video model in ``teacher``).
+    ``init`` is a model file (:mod:`pipelines.train.model_file`) to start from; with
+    ``reset_head`` its classifier is replaced (fine-tuning on new classes), otherwise copied.
+    After training, rank 0 evaluates on each of ``eval_splits`` (name → decoded split folder).
+    """
+
+    kind: str
+    train_split: str
+    model: ModelConfig
+    optim: OptimConfig
+    clip: ClipConfig
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    eval_splits: tuple[tuple[str, str], ...] = ()
+    init: str = ""
+    reset_head: bool = False
+    teacher: str = ""
+    seed: int = 0
+    eval_batch_size: int = 16
+    loader_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("classify", "distill"):
+            raise ValueError(f"kind: must be classify or distill, got {self.kind!r}")
+        if self.kind == "distill" and not self.teacher:
+            raise ValueError("teacher: a distill job needs the video model to mimic")

@@ -1,0 +1,56 @@
+"""Run a :class:`TrainJob` with Ray Train's TorchTrainer: DDP workers, per-epoch checkpoints,
+restarts after a lost worker, and resumption when the same stage folder is run again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pipelines.config.schema import ResourcesConfig
+from pipelines.train.job import TrainJob
+from pipelines.train.loop import train_loop
+
+RUN_NAME = "ray_train"
+
+
+def scaling_config(resources: ResourcesConfig):
+    """Ray Train's ScalingConfig from the study's ``resources`` block."""
+    import ray.train
+
+    per_worker = {"CPU": resources.cpus_per_worker}
+    if resources.use_gpu:
+        per_worker["GPU"] = resources.gpus_per_worker
+    return ray.train.ScalingConfig(num_workers=resources.num_workers, use_gpu=resources.use_gpu,
+                                   resources_per_worker=per_worker)
+
+
+def run_config(out_dir: Path, resources: ResourcesConfig):
+    """Checkpoints under ``out_dir/ray_train``: the same folder on a rerun, so Ray Train resumes."""
+    import ray.train
+
+    return ray.train.RunConfig(
+        name=RUN_NAME, storage_path=str(out_dir),
+        failure_config=ray.train.FailureConfig(max_failures=resources.max_failures),
+        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=resources.keep_checkpoints))
+
+
+def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig,
+                  tracker: Any = None, run_id: str | None = None) -> dict:
+    """Train ``job`` on ``resources.num_workers`` workers; returns its history and evaluation.
+
+    ``out_dir`` receives ``model.pt``, ``history.json`` and ``eval.json`` (from rank 0) and the
+    Ray Train checkpoints. Per-epoch metrics go to the MLflow run ``run_id`` through ``tracker``.
+    """
+    from ray.train.torch import TorchTrainer
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id}
+    trainer = TorchTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
+                           run_config=run_config(out_dir, resources))
+    result = trainer.fit()
+    if result.error is not None:
+        raise result.error
+    return {"history": json.loads((out_dir / "history.json").read_text()),
+            "eval": json.loads((out_dir / "eval.json").read_text())}

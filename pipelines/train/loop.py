@@ -1,0 +1,151 @@
+"""The one training loop every training stage (and every Tune trial) runs on each Ray Train worker.
+
+It builds the job's networks and algorithm, wraps them for DDP with ``prepare_model``, resumes
+from ``ray.train.get_checkpoint()`` (after a lost worker, or when an interrupted study runs
+again), runs drl_core's shared epoch loop on this worker's share of the shards, and reports
+metrics and a checkpoint every epoch. Rank 0 logs each epoch to MLflow through the study's
+tracker and, at the end, writes ``model.pt``, ``history.json`` and ``eval.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from drl_core.algorithms import SpatialDistillation, build_algorithm
+from drl_core.algorithms.base import Algorithm
+from drl_core.engine import make_optimizer, make_scheduler, seed_everything, train_one_epoch
+from drl_core.models import build_model
+from pipelines.evaluation import evaluate_job
+from pipelines.train.job import TrainJob
+from pipelines.train.model_file import load_model, reset_head, save_model
+from pipelines.train.worker_data import train_loader, worker_split
+
+STATE_FILE = "state.pt"
+RESUMPTIONS = "train/resumptions"  # times this run continued from a checkpoint (lost workers, reruns)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DDP wrapper (or the module itself)."""
+    return getattr(module, "module", module)
+
+
+def build_job_algorithm(job: TrainJob, classes: tuple[str, ...]) -> tuple[Algorithm, nn.Module]:
+    """The algorithm a job trains and the network it saves (the video model, or the student)."""
+    n = len(classes)
+    if job.kind == "distill":
+        teacher, _, _ = load_model(job.teacher)
+        student = build_model(job.model, n)
+        return SpatialDistillation(teacher, student, job.algorithm.temperature), student
+    if job.init:
+        video, _, init_classes = load_model(job.init)
+        if job.reset_head or len(init_classes) != n:
+            reset_head(video, n)
+    else:
+        video = build_model(job.model, n)
+    needs_spatial = job.algorithm.name in ("adversarial", "spatial_adversary")
+    spatial = build_model(job.algorithm.spatial, n) if needs_spatial else None
+    return build_algorithm(job.algorithm, video, spatial, job.clip.mean, job.clip.std), video
+
+
+def mean_over_workers(metrics: dict[str, float]) -> dict[str, float]:
+    """Average each metric over the DDP workers (every worker holds the same keys)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return metrics
+    names = sorted(metrics)
+    values = torch.tensor([float(metrics[k]) for k in names], dtype=torch.float64)
+    dist.all_reduce(values)
+    return dict(zip(names, (values / dist.get_world_size()).tolist()))
+
+
+def min_over_workers(value: int) -> int:
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    t = torch.tensor([value], dtype=torch.long)
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return int(t)
+
+
+def restore(algo: nn.Module, optimizer, scheduler) -> tuple[int, list[dict], int]:
+    """Load the latest reported checkpoint if Ray Train has one (a restarted worker group, or
+    an interrupted study run again); returns (next epoch, history, resumptions so far)."""
+    import ray.train
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return 0, [], 0
+    with checkpoint.as_directory() as folder:
+        state = torch.load(os.path.join(folder, STATE_FILE), map_location="cpu", weights_only=False)
+    unwrap(algo).load_state_dict(state["algorithm"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    print(f"[train] resumed after epoch {state['epoch'] + 1}", flush=True)
+    return state["epoch"] + 1, state["history"], state.get("resumptions", 0) + 1
+
+
+def report_epoch(algo: nn.Module, optimizer, scheduler, epoch: int, history: list[dict], rank: int,
+                 resumptions: int) -> None:
+    """``ray.train.report`` this epoch's metrics; rank 0 attaches the checkpoint."""
+    import ray.train
+
+    metrics = history[-1]
+    if rank != 0:
+        ray.train.report(metrics, checkpoint=None)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        state = {"algorithm": unwrap(algo).state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history,
+                 "resumptions": resumptions}
+        torch.save(state, os.path.join(folder, STATE_FILE))
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+
+
+def train_loop(config: dict[str, Any]) -> None:
+    """``train_loop_per_worker`` of the TorchTrainer: ``config`` holds ``job``, ``out_dir``,
+    and optionally ``tracker`` (an actor handle) with the stage's MLflow ``run_id``."""
+    import ray.train
+    import ray.train.torch
+
+    job: TrainJob = config["job"]
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    device = ray.train.torch.get_device()
+    seed_everything(job.seed * 1000 + rank)
+    data = worker_split(job.train_split, rank, world)
+    algo, network = build_job_algorithm(job, data.classes)
+    algo = ray.train.torch.prepare_model(algo)
+    optimizer = make_optimizer(algo.parameters(), job.optim)
+    scheduler = make_scheduler(optimizer, job.optim)
+    start, history, resumptions = restore(algo, optimizer, scheduler)
+    count = min_over_workers(data.num_videos)
+    batch = max(1, job.optim.batch_size // world)  # the config's batch size is global
+    loader = train_loader(data, job.clip, batch, count, job.seed + rank, job.loader_workers)
+    tracker, run_id = config.get("tracker"), config.get("run_id")
+    for epoch in range(start, job.optim.epochs):
+        loader.dataset.set_epoch(epoch)
+        loader.sampler.set_epoch(epoch)
+        metrics = train_one_epoch(algo, loader, optimizer, device, job.optim.accumulate, job.optim.freeze_bn)
+        scheduler.step()
+        history.append({"epoch": epoch, **mean_over_workers(metrics), RESUMPTIONS: resumptions})
+        report_epoch(algo, optimizer, scheduler, epoch, history, rank, resumptions)
+        if rank == 0 and tracker is not None:
+            tracker.log_metrics.remote(run_id, {k: v for k, v in history[-1].items() if k != "epoch"}, epoch)
+    if rank == 0:
+        finish(job, unwrap(algo), network, data.classes, history, Path(config["out_dir"]), device)
+
+
+def finish(job: TrainJob, algo: Algorithm, network: nn.Module, classes: tuple[str, ...],
+           history: list[dict], out: Path, device: torch.device) -> None:
+    """Rank 0, after the last epoch: write the model, the history and the evaluation."""
+    out.mkdir(parents=True, exist_ok=True)
+    save_model(out / "model.pt", network, job.model, classes)
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    results = evaluate_job(job, algo, network, device)
+    (out / "eval.json").write_text(json.dumps(results, indent=1))

@@ -1,0 +1,23 @@
+"""A stage kind for the runner's tests: it records that it ran, and can wait or fail on request.
+
+Its config is a dict: ``value`` (folded into its output), ``sleep`` (seconds) and ``fail``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from pipelines.stages.base import StageContext
+
+
+def run(ctx: StageContext) -> dict:
+    cfg = ctx.config
+    start = time.time()
+    time.sleep(cfg.get("sleep", 0))
+    if cfg.get("fail"):
+        raise ValueError(f"{ctx.spec.name}: failing as asked")
+    total = cfg.get("value", 0) + sum(r.outputs["total"] for r in ctx.inputs.values())
+    with open(ctx.output_dir / "runs.jsonl", "a") as f:
+        f.write(json.dumps({"stage": ctx.spec.name, "start": start, "end": time.time()}) + "\n")
+    return {"total": total, "metrics": {"total": total}}

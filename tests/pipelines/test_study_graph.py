@@ -1,0 +1,88 @@
+"""The study's DAG as the config describes it, and the shipped configs."""
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.config.loader import load_config
+from pipelines.config.schema import StudyConfig
+from pipelines.stages.runner import validate
+from pipelines.study_graph import build_study
+
+REPO = Path(__file__).resolve().parents[2]
+ALL_CONFIGS = sorted((REPO / "pipelines" / "configs").glob("*.yaml"))
+CONFIGS = [p for p in ALL_CONFIGS if "_k400_" in p.name or "_minik200_" in p.name]  # the paper's settings
+
+
+def by_name(specs):
+    return {s.name: s for s in specs}
+
+
+def test_default_study_has_every_stage_in_order():
+    specs = build_study(StudyConfig())
+    validate(specs)
+    names = by_name(specs)
+    models = ["baseline", "continued", "adversarial", "spatial_adversary", "static_inputs"]
+    for m in models:
+        assert f"pretrain/{m}" in names and f"evaluate/{m}" in names and f"dynamic_score/{m}" in names
+        for d in ("synth_paths", "synth_tempo"):
+            assert f"finetune/{m}/{d}" in names and f"linear_probe/{m}/{d}" in names
+    assert len([n for n in names if n.startswith("decode/")]) == 7
+    assert specs[-1].name == "report" and len(specs[-1].deps) == 5 + 5 + 5 + 10 + 10
+
+
+def test_drl_is_a_second_phase_from_the_baseline_with_the_same_schedule_as_its_control():
+    names = by_name(build_study(StudyConfig()))
+    control, alg3 = names["pretrain/continued"], names["pretrain/static_inputs"]
+    assert ("baseline", "pretrain/baseline") in alg3.deps and alg3.config.init == "baseline"
+    assert control.config.optim == alg3.config.optim and control.config.algorithm.name == "supervised"
+    assert alg3.config.algorithm.lam == 0.5 and not alg3.config.reset_head
+    assert names["pretrain/baseline"].config.algorithm.name == "supervised"
+
+
+def test_from_scratch_mode_has_no_control_and_no_initialisation():
+    cfg = load_config(StudyConfig, None, {"drl.mode": "from_scratch"})
+    names = by_name(build_study(cfg))
+    assert "pretrain/continued" not in names
+    assert names["pretrain/adversarial"].config.init == "" and names["pretrain/adversarial"].config.optim == cfg.pretrain.optim
+
+
+def test_finetuning_uses_each_datasets_own_schedule_and_resets_the_head():
+    cfg = load_config(StudyConfig, CONFIGS[0])
+    names = by_name(build_study(cfg))
+    ucf, diving = names["finetune/baseline/ucf101"].config, names["finetune/baseline/diving48"].config
+    assert ucf.reset_head and ucf.optim.freeze_bn and ucf.optim.epochs == 30 and ucf.optim.lr == 0.001
+    assert not diving.optim.freeze_bn and diving.optim.epochs == 50 and diving.optim.step_size == 20
+
+
+def test_changing_the_drl_weights_leaves_the_baseline_key_alone():
+    from pipelines.stages.base import stage_key
+
+    a = by_name(build_study(StudyConfig()))
+    b = by_name(build_study(load_config(StudyConfig, None, {"algorithm.lam": 1.0})))
+    assert stage_key(a["pretrain/baseline"], {"train": "k"}) == stage_key(b["pretrain/baseline"], {"train": "k"})
+    assert stage_key(a["pretrain/static_inputs"], {"train": "k"}) != stage_key(b["pretrain/static_inputs"], {"train": "k"})
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_configs_load_and_follow_the_paper(path):
+    cfg = load_config(StudyConfig, path)
+    backbone, data, shape, epochs = path.stem.split("_")[1:]
+    assert cfg.pretrain.model.name == backbone.replace("-", "_")
+    assert f"{cfg.pretrain.optim.epochs}e" == epochs and shape == f"1x{cfg.decode.num_frames}"
+    assert cfg.drl.optim.epochs == 25 and cfg.drl.optim.step_size == 10 and cfg.dynamic_score.optim.epochs == 25
+    assert cfg.algorithm.alpha == cfg.algorithm.beta == cfg.algorithm.lam == 0.5
+    assert abs(cfg.algorithm.epsilon - 8 / 255) < 1e-6 and cfg.dynamic_score.spatial.name == "r2d18"
+    assert {d.name for d in cfg.data.downstream} == {"ucf101", "hmdb51", "diving48"}
+    assert cfg.resources.use_gpu and cfg.pretrain.clip.flip
+    validate(build_study(cfg))
+
+
+def test_every_shipped_config_loads_and_is_named_for_what_it_runs():
+    assert len(CONFIGS) == 6
+    for path in ALL_CONFIGS:
+        cfg = load_config(StudyConfig, path)
+        _, backbone, _, shape, epochs = path.stem.split("_")
+        assert cfg.pretrain.model.name == backbone.split("-w")[0].replace("-", "_")
+        assert f"{cfg.pretrain.optim.epochs}e" == epochs and shape == f"1x{cfg.decode.num_frames}"
+        validate(build_study(cfg))
