@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 MODELS = ("baseline", "continued", "adversarial", "spatial_adversary", "static_inputs")
 HEAD = """
 import signal, sys, time, ray
+import ray._private.parameter as parameter
+_init = parameter.RayParams.__init__
+def _own_agent_port(self, *args, **kwargs):  # the session's other Ray holds the default agent port
+    kwargs["dashboard_agent_listen_port"] = int(sys.argv[2])
+    _init(self, *args, **kwargs)
+parameter.RayParams.__init__ = _own_agent_port
 ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=int(sys.argv[1]))
 print(ray._private.worker.global_worker.node.all_processes["raylet"][0].process.pid, flush=True)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # exit runs ray.shutdown: this cluster only
@@ -49,7 +55,8 @@ def jobs_cluster():
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # jobs run `python`
-    head = subprocess.Popen([sys.executable, "-c", HEAD, str(port)], stdout=subprocess.PIPE, text=True, env=env)
+    head = subprocess.Popen([sys.executable, "-c", HEAD, str(port), str(free_port())], stdout=subprocess.PIPE,
+                            text=True, env=env)
     raylet = int(head.stdout.readline())
     try:
         auth = {"authorization": f"Bearer {token.read_text().strip()}"}
