@@ -70,18 +70,30 @@ def jobs_cluster():
             os.environ["RAY_AUTH_MODE"] = saved
 
 
+RAY_PACKAGE_RACE = "Failed to download runtime_env file package"  # Ray GCS drops a reused working_dir zip
+
+
 def submit_job(client, entrypoint: str) -> str:
-    """Submit, waiting for the head's job agent, which comes up a little after the head."""
+    """Submit, waiting for the head's job agent (it comes up a little after the head), and submit
+    again if Ray lost the uploaded working_dir package of an identical earlier job."""
     runtime_env = {"working_dir": str(REPO), "excludes": ["/.venv/", "/outputs/", "/data/", "/.git/"],
                    "env_vars": {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}}
     for _ in range(120):
         try:
-            return client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+            job = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
         except RuntimeError as err:
             if "No available agent" not in str(err):
                 raise
             time.sleep(1)
-    raise AssertionError("the job agent never came up")
+            continue
+        for _ in range(60):  # the package race shows in the first seconds of the driver
+            status = client.get_job_status(job)
+            if status.is_terminal() or "[study] started" in client.get_job_logs(job):
+                break
+            time.sleep(0.5)
+        if not (client.get_job_status(job).is_terminal() and RAY_PACKAGE_RACE in client.get_job_logs(job)):
+            return job
+    raise AssertionError("the job could not be submitted")
 
 
 def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = "") -> tuple[str, str]:
