@@ -15,10 +15,18 @@ def benchmark_root(data_dir: str | Path, cfg: BenchmarkConfig) -> Path:
     return Path(data_dir) / f"synthetic-{config_key(cfg)}"
 
 
+def split_inputs(bench: GeneratedBenchmark, name: str, split: str, shard_root: str | Path) -> DecodeInputs:
+    """The decode-stage inputs of one split of one benchmark dataset (Kinetics layout)."""
+    if name not in bench.datasets or split not in bench.datasets[name]:
+        have = ", ".join(f"{n}/{s}" for n, splits in bench.datasets.items() for s in splits)
+        raise ValueError(f"data: the built-in benchmark has no split {name}/{split} (it has {have})")
+    return DecodeInputs(name, split, str(bench.videos(name)), str(bench.annotations(name)), str(shard_root))
+
+
 def decode_inputs(bench: GeneratedBenchmark, shard_root: str | Path,
                   datasets: tuple[str, ...] | None = None) -> list[DecodeInputs]:
     """The decode-stage inputs of every split of the chosen datasets (all by default)."""
-    return [DecodeInputs(name, split, str(bench.videos(name)), str(bench.annotations(name)), str(shard_root))
+    return [split_inputs(bench, name, split, shard_root)
             for name, splits in bench.datasets.items() if datasets is None or name in datasets
             for split in splits]
 

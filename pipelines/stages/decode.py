@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.benchmark_data import split_inputs
 from pipelines.config.schema import SYNTHETIC, DatasetConfig, DecodeConfig
 from pipelines.decode.stage import DecodeInputs
 from pipelines.decode.stage import run as run_decode
@@ -32,10 +33,7 @@ def decode_inputs(ctx: StageContext) -> DecodeInputs:
         return DecodeInputs(ds.name, cfg.split, ds.root, ds.annotations or ds.root, shards, reader=ds.reader)
     gen = ctx.inputs["benchmark"].outputs
     bench = GeneratedBenchmark(Path(gen["root"]), {k: tuple(v) for k, v in gen["datasets"].items()}, gen["key"])
-    if ds.name not in bench.datasets or cfg.split not in bench.datasets[ds.name]:
-        have = ", ".join(f"{n}/{s}" for n, splits in bench.datasets.items() for s in splits)
-        raise ValueError(f"data: the built-in benchmark has no split {ds.name}/{cfg.split} (it has {have})")
-    return DecodeInputs(ds.name, cfg.split, str(bench.videos(ds.name)), str(bench.annotations(ds.name)), shards)
+    return split_inputs(bench, ds.name, cfg.split, shards)
 
 
 def run(ctx: StageContext) -> dict:
