@@ -17,6 +17,10 @@ from drl_core.metrics.dynamic_score import DynamicScore, dynamic_score, static_p
 from pipelines.data.loaders import clip_loader, load_split
 
 
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def test_loader(split_dir: str | Path, clip: ClipConfig, batch_size: int):
     """All clips of every video of a decoded split, centre crops, in a fixed order; and its classes."""
     data = load_split(split_dir)
@@ -54,6 +58,28 @@ def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch
     for mode in ("freeze", "shuffle"):
         out[f"{mode}_kl"] = score_summary(static_probe(model, loader, mode, device, clean=clean), classes)["kl"]
     return out
+
+
+def mapped_accuracy(pred: Predictions, split_classes: tuple[str, ...], model_classes: tuple[str, ...],
+                    split_name: str = "test set") -> dict:
+    """Accuracy of a model's own head on a test set labelled in another class list, classes
+    matched by name (e.g. Mimetics on a Kinetics-400 model).
+
+    ``acc1``: argmax over all the model's classes. ``acc1_subset``: argmax over only the
+    classes the test set contains (Mimetics: its 50). Every class present in the test set must
+    be one of the model's; otherwise a ValueError lists those that are not.
+    """
+    index = {name: i for i, name in enumerate(model_classes)}
+    present = sorted(set(pred.labels.tolist()))
+    unknown = [split_classes[c] for c in present if split_classes[c] not in index]
+    if unknown:
+        raise ValueError(f"{split_name}: classes not in the model's class list: {', '.join(map(repr, unknown[:10]))}"
+                         + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""))
+    target = torch.tensor([index[split_classes[c]] for c in pred.labels.tolist()], dtype=torch.long)
+    subset = torch.tensor(sorted({index[split_classes[c]] for c in present}), dtype=torch.long)
+    restricted = subset[pred.logits[:, subset].argmax(1)]
+    return {"acc1": float((pred.logits.argmax(1) == target).float().mean()),
+            "acc1_subset": float((restricted == target).float().mean()), "classes": len(subset)}
 
 
 def evaluate_job(job, algo: nn.Module, network: nn.Module, device: torch.device) -> dict:

@@ -10,9 +10,6 @@ interrupted study and retrains nothing in a finished one.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -21,6 +18,7 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines import tracking  # noqa: E402
+from pipelines.driver import parse_sets, resolve_output, run_locked  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
@@ -38,11 +36,12 @@ SMOKE = {
     "dynamic_score.optim.epochs": 1,
     "finetune.optim.epochs": 1,
     "linear_probe.max_iter": 20,
+    "fewshot.shots": (1,),
+    "fewshot.queries": 1,
+    "fewshot.episodes": 50,
     "report.tsne_points": 20,
     "report.tsne_perplexity": 5.0,
 }
-# Ray Train's controller polls its workers this often (default 2 s, which adds up over many short stages).
-RAY_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,33 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "(default: the config's output_dir, else ~/drl-study)")
     p.add_argument("--smoke", action="store_true", help="a tiny study for CI and a first try "
                    "(keys the config file sets keep their value)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override one config value by its dotted name, e.g. --set seed=1 (repeatable)")
     return p.parse_args(argv)
-
-
-def resolve_output(args: argparse.Namespace, cfg: StudyConfig) -> Path:
-    return Path(args.output_dir or cfg.output_dir or Path.home() / "drl-study").expanduser().resolve()
-
-
-def lock_output(out: Path):
-    """Hold an exclusive lock on the output folder: two drivers must not run one study at once."""
-    handle = open(out / ".study.lock", "w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise SystemExit(f"{out}: another study is running on this output folder") from None
-    return handle
-
-
-def init_ray() -> None:
-    import ray
-
-    address = os.environ.get("RAY_ADDRESS") or None
-    runtime_env = None if address else {"env_vars": RAY_ENV}
-    ray.init(address=address, ignore_reinit_error=True, log_to_driver=True, runtime_env=runtime_env)
-
-
-def interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
@@ -125,20 +100,17 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        cfg = load_config(StudyConfig, args.config, presets=SMOKE if args.smoke else None)
-    except ConfigError as err:
+        cfg = load_config(StudyConfig, args.config, parse_sets(args.set), presets=SMOKE if args.smoke else None)
+    except (ConfigError, ValueError) as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
-    out = resolve_output(args, cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = lock_output(out)
-    save_config(cfg, out / "config.yaml")
-    signal.signal(signal.SIGTERM, interrupt)
-    init_ray()
-    try:
+    out = resolve_output(args.output_dir, cfg.output_dir)
+
+    def body() -> int:
+        save_config(cfg, out / "config.yaml")
         return run_study(cfg, out, args.smoke)
-    finally:
-        lock.close()
+
+    return run_locked(out, "study", body)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The study's DAG, built from its config: which stages exist and what each reads.
 
 generate → decode (every split) → pretrain baseline → DRL phase per algorithm (+ continued
-control) → per model: evaluate, dynamic score, fine-tune and linear probe per downstream
-dataset → report.
+control) → per model: evaluate (source tests and ``data.evaluation`` sets), dynamic score,
+fine-tune and linear probe per downstream dataset, few-shot per ``data.fewshot`` dataset → report.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pipelines.config.schema import DatasetConfig, StudyConfig
 from pipelines.stages.base import StageSpec
 from pipelines.stages.decode import DecodeStage
 from pipelines.stages.evaluate import EvaluateStage
+from pipelines.stages.fewshot import FewShotStage, setting
 from pipelines.stages.linear_probe import LinearProbeStage
 from pipelines.stages.report import ReportStage
 from pipelines.train.job import TrainJob
@@ -33,18 +34,24 @@ def source_tests(cfg: StudyConfig) -> tuple[tuple[str, str], ...]:
     return (("in_context", src.test_split),) + ((("out_of_context", src.ooc_split),) if src.ooc_split else ())
 
 
+def decoded_splits(cfg: StudyConfig) -> dict[str, tuple[DatasetConfig, str]]:
+    """Every split the study reads, once, by decode-stage name."""
+    src, data = cfg.data.source, cfg.data
+    pairs = [(src, s) for s in (src.train_split, *(s for _, s in source_tests(cfg)))]
+    pairs += [(d, s) for d in data.downstream for s in (d.train_split, d.test_split)]
+    pairs += [(d, d.test_split) for d in (*data.fewshot, *data.evaluation)]
+    return {decode_name(d, s): (d, s) for d, s in pairs}
+
+
 def data_stages(cfg: StudyConfig) -> list[StageSpec]:
     specs = []
     deps: tuple = ()
     if cfg.data.synthetic:
         specs.append(StageSpec("generate", "generate", cfg.benchmark, resources={"num_cpus": 1}))
         deps = (("benchmark", "generate"),)
-    src = cfg.data.source
-    for ds, splits in [(src, (src.train_split, *(s for _, s in source_tests(cfg))))] + \
-                      [(d, (d.train_split, d.test_split)) for d in cfg.data.downstream]:
-        for split in dict.fromkeys(splits):
-            specs.append(StageSpec(decode_name(ds, split), "decode", DecodeStage(cfg.decode, ds, split),
-                                   deps if ds.reader == "synthetic" else (), always_run=True, resources=NO_CPU))
+    for name, (ds, split) in decoded_splits(cfg).items():
+        specs.append(StageSpec(name, "decode", DecodeStage(cfg.decode, ds, split),
+                               deps if ds.reader == "synthetic" else (), always_run=True, resources=NO_CPU))
     return specs
 
 
@@ -76,9 +83,12 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
     eval_res = {"num_cpus": res.eval_cpus, "num_gpus": 1 if res.use_gpu else 0}
     tests = tuple((name, name) for name, _ in source_tests(cfg))
     test_deps = tuple((name, decode_name(src, split)) for name, split in source_tests(cfg))
+    mapped = tuple((d.name, d.name) for d in cfg.data.evaluation)
+    mapped_deps = tuple((d.name, decode_name(d, d.test_split)) for d in cfg.data.evaluation)
     weights = (("model", f"pretrain/{model}"),)
-    specs = [StageSpec(f"evaluate/{model}", "evaluate", EvaluateStage(cfg.pretrain.clip, res.eval_batch_size, tests),
-                       weights + test_deps, resources=eval_res)]
+    evaluate = EvaluateStage(cfg.pretrain.clip, res.eval_batch_size, tests, mapped)
+    specs = [StageSpec(f"evaluate/{model}", "evaluate", evaluate, weights + test_deps + mapped_deps,
+                       resources=eval_res)]
     ds = cfg.dynamic_score
     distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip, eval_splits=tests,
                        teacher="model", seed=cfg.seed, eval_batch_size=res.eval_batch_size,
@@ -94,6 +104,10 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
         probe = LinearProbeStage(cfg.linear_probe, cfg.pretrain.clip, res.eval_batch_size)
         specs.append(StageSpec(f"linear_probe/{model}/{d.name}", "linear_probe", probe, weights + splits,
                                resources=eval_res))
+    for d in cfg.data.fewshot:
+        fewshot = FewShotStage(cfg.fewshot, cfg.pretrain.clip, res.eval_batch_size)
+        specs.append(StageSpec(f"fewshot/{model}/{d.name}", "fewshot", fewshot,
+                               weights + (("test", decode_name(d, d.test_split)),), resources=eval_res))
     return specs
 
 
@@ -108,8 +122,11 @@ def build_study(cfg: StudyConfig) -> list[StageSpec]:
     models = model_names(cfg)
     for model in models:
         specs += model_stages(cfg, model)
-    report = ReportStage(cfg.report, tuple(models), tuple(d.name for d in cfg.data.downstream),
-                         tuple(name for name, _ in source_tests(cfg)))
-    deps = tuple((s.name, s.name) for s in specs if s.kind in ("train", "evaluate", "linear_probe"))
+    data = cfg.data
+    report = ReportStage(cfg.report, tuple(models), tuple(d.name for d in data.downstream),
+                         tuple(name for name, _ in source_tests(cfg)), tuple(d.name for d in data.fewshot),
+                         tuple(setting(cfg.fewshot.ways, k) for k in cfg.fewshot.shots),
+                         tuple(d.name for d in data.evaluation))
+    deps = tuple((s.name, s.name) for s in specs if s.kind in ("train", "evaluate", "linear_probe", "fewshot"))
     specs.append(StageSpec("report", "report", report, deps, resources={"num_cpus": 1}))
     return specs

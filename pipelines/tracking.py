@@ -106,6 +106,15 @@ class Tracker:
         else:
             self.client.log_artifact(run_id, path, artifact_path)
 
+    def find_run(self, parent_id: str | None, tag: str, value: str) -> str | None:
+        """The id of the newest run of this output folder whose tag ``tag`` is ``value`` (and,
+        given ``parent_id``, nested under it), or None."""
+        query = f"tags.`{tag}` = '{value}' and tags.`{STUDY_DIR_TAG}` = '{self.output_dir}'"
+        if parent_id:
+            query += f" and tags.mlflow.parentRunId = '{parent_id}'"
+        runs = self.client.search_runs([self.experiment_id], query, max_results=1, order_by=["attributes.start_time DESC"])
+        return runs[0].info.run_id if runs else None
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status)
 
@@ -122,17 +131,18 @@ class Tracker:
         return self.experiment_id
 
 
-def start_tracker(output_dir: str | Path) -> Any:
+def start_tracker(output_dir: str | Path, name: str | None = None) -> Any:
     """Start the study's one :class:`Tracker` as a Ray actor on this (the driver's) node.
 
-    It needs no CPU, and it runs where the output folder (and so the sqlite store) is.
+    It needs no CPU, and it runs where the output folder (and so the sqlite store) is. ``name``
+    makes it a named actor (``ray.get_actor(name)``), for code that outlives a handle.
     """
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     node = ray.get_runtime_context().get_node_id()
     actor = ray.remote(Tracker).options(
-        num_cpus=0, max_concurrency=1,
+        num_cpus=0, max_concurrency=1, name=name,
         scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
     ).remote(str(output_dir), tracking_uri(output_dir))
     ray.get(actor.experiment.remote())  # surfaces a bad store now, not at the first write

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pipelines.config.schema import BenchmarkConfig, DecodeConfig
-from pipelines.decode.records import read_kinetics
+from pipelines.decode.readers import read_kinetics
 from pipelines.decode.stage import DecodeInputs, clip_spec, run
 from pipelines.decode.video import decode_video
 from pipelines.synthetic.generate import SOURCE, generate_benchmark
@@ -24,7 +24,7 @@ from pipelines.synthetic.generate import SOURCE, generate_benchmark
 
 def plain_loop(paths: list[str], cfg: DecodeConfig) -> float:
     """Seconds for a single-process decord loop over ``paths``."""
-    spec = clip_spec(cfg, "train")
+    spec = clip_spec(cfg, True)
     start = time.perf_counter()
     for p in paths:
         res = decode_video(p, spec, ("decord",))

@@ -168,6 +168,36 @@ def load_config(cls: type[T], path: str | Path | None, overrides: dict[str, Any]
     return from_dict(cls, data)
 
 
+def with_values(cfg: T, values: dict[str, Any]) -> T:
+    """``cfg`` with the dotted keys of ``values`` replaced, validated like a file's keys."""
+    data = to_dict(cfg)
+    for dotted, value in values.items():
+        _set(data, dotted, value)
+    return from_dict(type(cfg), data)
+
+
+def field_type(cls: Any, dotted: str) -> Any:
+    """The annotated type of the dotted field ``dotted`` of the dataclass ``cls`` (through
+    nested dataclasses, optional ones included); KeyError naming the first unknown part."""
+    tp = cls
+    for i, part in enumerate(dotted.split(".")):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) in (Union, types.UnionType) and len(args) == 1:
+            tp = args[0]
+        if not dataclasses.is_dataclass(tp):
+            raise KeyError(".".join(dotted.split(".")[:i]) + " is not a block")
+        hints = typing.get_type_hints(tp)
+        if part not in hints:
+            raise KeyError(f"unknown key {part!r} (valid: {', '.join(sorted(hints))})")
+        tp = hints[part]
+    return tp
+
+
+def check_value(value: Any, tp: Any, path: str) -> Any:
+    """``value`` converted to ``tp`` as a config file's value would be; ConfigError otherwise."""
+    return _convert(value, tp, path)
+
+
 def save_config(cfg: Any, path: str | Path) -> None:
     """Write the fully resolved config as YAML."""
     Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))

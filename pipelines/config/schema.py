@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
@@ -90,7 +91,7 @@ class DatasetConfig:
     """One dataset the study reads.
 
     ``reader`` is ``synthetic`` (a dataset of the built-in benchmark, chosen by ``name``) or a
-    reader of a real dataset layout (docs/DATASETS in the README), which reads ``root`` with its
+    reader of a real dataset layout (docs/DATASETS.md), which reads ``root`` with its
     annotations in ``annotations`` (default: ``root``). ``ooc_split`` is an optional second test
     split of the source, scored as "out of context". ``finetune`` overrides ``finetune.optim``
     for this dataset (Table 1 of the paper gives one schedule per dataset).
@@ -116,21 +117,44 @@ def _downstream(name: str) -> DatasetConfig:
     return DatasetConfig(name=name, test_split="test", ooc_split="")
 
 
+def _synthetic_downstream() -> tuple[DatasetConfig, ...]:
+    return (_downstream("synth_paths"), _downstream("synth_tempo"))
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    """The source dataset (pretraining) and the downstream datasets (transfer)."""
+    """The datasets of a study.
+
+    ``source``: pretraining. ``downstream``: transfer by fine-tuning and linear probes.
+    ``fewshot``: few-shot episodes on the test split (e.g. SSv2 / Jester validation).
+    ``evaluation``: extra test sets scored with the source model's own head, classes matched by
+    name (e.g. Mimetics for a Kinetics-400 model). A dataset named in several lists must have
+    the same settings everywhere.
+    """
 
     source: DatasetConfig = field(default_factory=DatasetConfig)
-    downstream: tuple[DatasetConfig, ...] = field(
-        default_factory=lambda: (_downstream("synth_paths"), _downstream("synth_tempo")))
+    downstream: tuple[DatasetConfig, ...] = field(default_factory=_synthetic_downstream)
+    fewshot: tuple[DatasetConfig, ...] = field(default_factory=_synthetic_downstream)
+    evaluation: tuple[DatasetConfig, ...] = ()
 
     def __post_init__(self) -> None:
         names = [self.source.name, *(d.name for d in self.downstream)]
         _check(len(set(names)) == len(names), "downstream", f"dataset names must be unique, got {names}")
+        known = {d.name: d for d in (self.source, *self.downstream)}
+        for key, group in (("fewshot", self.fewshot), ("evaluation", self.evaluation)):
+            for i, d in enumerate(group):
+                _check(known.get(d.name, d) == d, f"{key}[{i}]",
+                       f"dataset {d.name!r} is defined elsewhere in data with other settings")
+                known[d.name] = d
+
+    @property
+    def all(self) -> tuple[DatasetConfig, ...]:
+        """Every dataset once, source first."""
+        return tuple({d.name: d for d in (self.source, *self.downstream, *self.fewshot, *self.evaluation)}.values())
 
     @property
     def synthetic(self) -> bool:
-        return any(d.reader == SYNTHETIC for d in (self.source, *self.downstream))
+        return any(d.reader == SYNTHETIC for d in self.all)
 
 
 @dataclass(frozen=True)
@@ -197,6 +221,31 @@ class LinearProbeConfig:
 
 
 @dataclass(frozen=True)
+class FewShotConfig:
+    """N-way K-shot episodes on frozen pooled features of each ``data.fewshot`` test split.
+
+    Episodes draw from the classes held out from pretraining (names the source dataset lacks)
+    that have at least ``shots + queries`` videos; they are seeded by ``seed``. ``classifier``:
+    ``nearest_centroid`` (cosine, the default) or ``logistic``.
+    """
+
+    ways: int = 5
+    shots: tuple[int, ...] = (1, 5)
+    queries: int = 10
+    episodes: int = 1000
+    classifier: str = "nearest_centroid"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.ways >= 2, "ways", "must be at least 2")
+        _check(len(self.shots) > 0 and all(k >= 1 for k in self.shots), "shots", "needs shot counts >= 1")
+        _check(self.queries >= 1, "queries", "must be at least 1")
+        _check(self.episodes >= 2, "episodes", "must be at least 2 (a confidence interval needs two)")
+        _check(self.classifier in ("nearest_centroid", "logistic"), "classifier",
+               f"unknown classifier {self.classifier!r} (valid: nearest_centroid, logistic)")
+
+
+@dataclass(frozen=True)
 class ResourcesConfig:
     """Ray resources: Ray Train's ScalingConfig for training stages, and the other stages' share.
 
@@ -250,6 +299,100 @@ class ReportConfig:
         _check(self.tsne_perplexity > 1, "tsne_perplexity", "must be > 1")
 
 
+SEARCH_KINDS = ("uniform", "loguniform", "choice", "grid")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One searched config value: exactly one of ``uniform: [low, high]``, ``loguniform: [low,
+    high]``, ``choice: [v, ...]`` (sampled) or ``grid: [v, ...]`` (every value, crossed with
+    the other grids; ``tune.num_samples`` repeats the grid)."""
+
+    uniform: tuple[float, float] | None = None
+    loguniform: tuple[float, float] | None = None
+    choice: tuple[Any, ...] | None = None
+    grid: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        given = [k for k in SEARCH_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(SEARCH_KINDS)} (got {', '.join(given) or 'none'})")
+        if self.uniform is not None:
+            _check(self.uniform[0] < self.uniform[1], "uniform", f"needs [low, high] with low < high, got {list(self.uniform)}")
+        if self.loguniform is not None:
+            low, high = self.loguniform
+            _check(0 < low < high, "loguniform", f"needs [low, high] with 0 < low < high, got {[low, high]}")
+        for k in ("choice", "grid"):
+            _check(getattr(self, k) is None or len(getattr(self, k)) > 0, k, "needs at least one value")
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in SEARCH_KINDS if getattr(self, k) is not None)
+
+    @property
+    def values(self) -> tuple:
+        return getattr(self, self.kind)
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """The Ray Tune search over the ``search`` block (``pipelines/tune_drl.py``).
+
+    Each trial runs the DRL phase of ``algorithm`` (as the study would: from the baseline
+    checkpoint in ``second_phase`` mode) with sampled values and reports, every epoch, the
+    downstream linear-probe accuracy (``linear_probe/acc1``, the mean over the downstream
+    datasets; ``linear_probe/nll`` is its test cross-entropy), the dynamic score of a spatial
+    model distilled for ``ds_epochs`` (``ds/kl_<test>``) and the source test accuracies
+    (``eval/acc1_<test>``). ``metric``/``mode`` pick the objective. ``max_concurrent`` 0 runs as
+    many trials at once as the cluster's resources hold. ``scheduler``: ``asha`` (early
+    stopping, by epoch) or ``fifo``. Values are drawn by random search (``grid`` entries are
+    crossed), seeded by ``seed``.
+    """
+
+    algorithm: str = "static_inputs"
+    num_samples: int = 8
+    max_concurrent: int = 0
+    metric: str = "linear_probe/acc1"
+    mode: str = "max"
+    scheduler: str = "asha"
+    grace_period: int = 1
+    reduction_factor: int = 2
+    ds_epochs: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.algorithm in ALGORITHM_NAMES and self.algorithm != "supervised", "algorithm",
+               f"must be a DRL algorithm, got {self.algorithm!r}")
+        _check(self.num_samples >= 1, "num_samples", "must be at least 1")
+        _check(self.max_concurrent >= 0, "max_concurrent", "must be >= 0 (0: as the cluster allows)")
+        _check(self.mode in ("max", "min"), "mode", f"must be max or min, got {self.mode!r}")
+        _check(self.scheduler in ("asha", "fifo"), "scheduler", f"must be asha or fifo, got {self.scheduler!r}")
+        _check(self.grace_period >= 1 and self.reduction_factor >= 2, "grace_period",
+               "needs grace_period >= 1 and reduction_factor >= 2")
+        _check(self.ds_epochs >= 1, "ds_epochs", "must be at least 1")
+
+
+def _check_search(name: str, dist: Distribution) -> None:
+    """A searched key must be a config value and every value it may take must fit it."""
+    from pipelines.config.loader import ConfigError, check_value, field_type
+
+    try:
+        tp = field_type(StudyConfig, name)
+    except KeyError as err:
+        raise ValueError(f"search.{name}: not a config key ({err.args[0]})") from None
+    _check(not name.startswith(("search", "tune")), f"search.{name}", "the search settings cannot be searched")
+    for i, v in enumerate(dist.values):
+        try:
+            check_value(v, tp, f"search.{name}.{dist.kind}[{i}]")
+        except ConfigError as err:
+            raise ValueError(str(err)) from None
+
+
+def _default_search() -> dict[str, Distribution]:
+    return {"algorithm.alpha": Distribution(uniform=(0.1, 0.9)), "algorithm.beta": Distribution(uniform=(0.1, 0.9)),
+            "algorithm.lam": Distribution(loguniform=(0.05, 2.0))}
+
+
 @dataclass(frozen=True)
 class StudyConfig:
     """The whole study. ``output_dir`` defaults to the command line's ``--output-dir``."""
@@ -268,11 +411,17 @@ class StudyConfig:
     dynamic_score: DynamicScoreConfig = field(default_factory=DynamicScoreConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     linear_probe: LinearProbeConfig = field(default_factory=LinearProbeConfig)
+    fewshot: FewShotConfig = field(default_factory=FewShotConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
+    # The Tune search space, keyed by the dotted names of this config (``algorithm.lam``).
+    search: dict[str, Distribution] = field(default_factory=_default_search)
 
     def __post_init__(self) -> None:
+        for name, dist in self.search.items():
+            _check_search(name, dist)
         names = {d.name for d in self.data.downstream}
         _check(not self.report.tsne_dataset or self.report.tsne_dataset in names, "report.tsne_dataset",
                f"{self.report.tsne_dataset!r} is not a downstream dataset ({', '.join(sorted(names))})")

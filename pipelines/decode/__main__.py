@@ -11,7 +11,7 @@ import sys
 
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
-from pipelines.decode.records import READERS
+from pipelines.decode.readers import READERS
 from pipelines.decode.stage import DecodeInputs, run
 
 
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", required=True)
     p.add_argument("--out", required=True, help="shard root")
     p.add_argument("--config", help="study YAML whose decode block to use")
+    p.add_argument("--role", choices=("train", "test"),
+                   help="how many uniformly spaced clips to store: decode.train_clips (train) or decode.test_clips "
+                        "(test); default: train if the split name starts with 'train'")
     args = p.parse_args(argv)
     try:
         cfg = load_config(StudyConfig, args.config).decode
@@ -34,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(ignore_reinit_error=True, log_to_driver=False)
     try:
         out = run(cfg, DecodeInputs(args.dataset, args.split, args.root, args.annotations or args.root,
-                                    args.out, reader=args.dataset))
+                                    args.out, reader=args.dataset,
+                                    train=None if args.role is None else args.role == "train"))
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -76,6 +76,36 @@ class PyAVDecoder:
         return np.stack([frames[i] if i in frames else frames[have[-1]] for i in map(int, indices)])
 
 
+FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+class FrameFolderDecoder:
+    """A folder of numbered images (``00001.jpg`` …, as Jester ships) played at ``fps``."""
+
+    def __init__(self, path: str, fps: float) -> None:
+        import os
+
+        if fps <= 0:
+            raise ValueError("a frame folder needs the dataset's frame rate (its reader gives none)")
+        names = sorted(n for n in os.listdir(path) if n.lower().endswith(FRAME_EXTENSIONS))
+        if not names:
+            raise RuntimeError(f"no {'/'.join(FRAME_EXTENSIONS)} frames in the folder")
+        self._files = [os.path.join(path, n) for n in names]
+        w, h = self._open(0).size
+        self._info = VideoInfo(len(names), float(fps), w, h)
+
+    def _open(self, i: int):
+        from PIL import Image
+
+        return Image.open(self._files[i])
+
+    def info(self) -> VideoInfo:
+        return self._info
+
+    def read(self, indices: np.ndarray) -> np.ndarray:
+        return np.stack([np.asarray(self._open(int(i)).convert("RGB")) for i in indices])
+
+
 class Backend(enum.Enum):
     DECORD = "decord"
     PYAV = "pyav"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 import time
 import uuid
@@ -27,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.config.schema import DecodeConfig
-from pipelines.decode.records import RecordSet, VideoRecord, get_reader
+from pipelines.decode.readers import RecordSet, VideoRecord, get_reader
 from pipelines.decode.schema import clips_to_table, empty_table
 from pipelines.decode.video import ClipSpec, decode_many_isolated, decode_video
 
@@ -42,6 +43,11 @@ class DecodeInputs:
     annotation_root: str
     out_root: str
     reader: str = "kinetics400"
+    train: bool | None = None  # decode training clips (random-start pool); None: split name starts with "train"
+
+    @property
+    def is_train(self) -> bool:
+        return self.split.startswith("train") if self.train is None else self.train
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,9 @@ class DecodeOutput:
         return self.path / "manifest.csv"
 
 
-def clip_spec(cfg: DecodeConfig, split: str) -> ClipSpec:
-    clips = cfg.train_clips if split == "train" else cfg.test_clips
+def clip_spec(cfg: DecodeConfig, train: bool) -> ClipSpec:
+    """``train_clips`` uniformly spaced clips for a training split, ``test_clips`` for a test split."""
+    clips = cfg.train_clips if train else cfg.test_clips
     return ClipSpec(cfg.num_frames, cfg.clip_seconds, clips, cfg.short_side)
 
 
@@ -73,16 +80,23 @@ def _relative(path: str, root: str) -> str:
         return path
 
 
+def _size(path: Path) -> int | None:
+    """A file's size; a frame folder's summed over its files; None if missing."""
+    try:
+        if path.is_dir():
+            return sum(e.stat().st_size for e in os.scandir(path) if e.is_file())
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet, video_root: str = "") -> str:
     """Hash of decoding parameters, the class list and each input file's identity."""
     h = hashlib.sha256()
     h.update(json.dumps({"spec": asdict(spec), "backends": cfg.backends, "classes": records.classes,
                          "version": 2}, sort_keys=True).encode())
     for r in records.records:
-        try:
-            size = Path(r.path).stat().st_size
-        except OSError:
-            size = None
+        size = _size(Path(r.path))
         h.update(json.dumps([{**asdict(r), "path": _relative(r.path, video_root)}, size]).encode())
     for rej in records.rejects:
         h.update(json.dumps({**asdict(rej), "path": _relative(rej.path, video_root)}).encode())
@@ -93,11 +107,11 @@ def decode_batch(batch: pa.Table, spec: ClipSpec, cfg: DecodeConfig, manifest_di
     """Ray Data map function: decode a batch of records, write their manifest part, return rows."""
     tables, entries = [], []
     recs = batch.to_pylist()
-    paths = [r["path"] for r in recs]
+    paths, fps = [r["path"] for r in recs], [r["fps"] for r in recs]
     if cfg.isolate:
-        results = decode_many_isolated(paths, spec, cfg.backends, cfg.timeout_s)
+        results = decode_many_isolated(paths, spec, cfg.backends, cfg.timeout_s, fps)
     else:
-        results = [decode_video(p, spec, cfg.backends) for p in paths]
+        results = [decode_video(p, spec, cfg.backends, f) for p, f in zip(paths, fps)]
     for rec, res in zip(recs, results):
         n = 0 if res.clips is None else len(res.clips)
         entries.append({**{k: rec[k] for k in ("video_id", "path", "split", "label_name")},
@@ -167,7 +181,7 @@ def _write_outputs(tmp: Path, rows: list[dict], records: RecordSet, key: str, cf
 def run(cfg: DecodeConfig, inputs: DecodeInputs) -> DecodeOutput:
     """Decode one split of one dataset into shards, or reuse the shards of an identical run."""
     records = get_reader(inputs.reader)(inputs.video_root, inputs.annotation_root, inputs.split)
-    spec = clip_spec(cfg, inputs.split)
+    spec = clip_spec(cfg, inputs.is_train)
     key = cache_key(cfg, spec, records, inputs.video_root)
     final = Path(inputs.out_root) / inputs.dataset / inputs.split / key
     if (final / "summary.json").is_file():

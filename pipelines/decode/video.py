@@ -16,7 +16,9 @@ import numpy as np
 from PIL import Image
 
 from drl_core.data.clip_sampling import clip_starts, frame_indices, frame_times
-from pipelines.decode.backends import Backend
+from pipelines.decode.backends import Backend, Decoder, FrameFolderDecoder
+
+FRAMES = "frames"  # the backend name recorded for frame folders
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,11 @@ def _resize_short_side(frame: np.ndarray, short: int) -> np.ndarray:
     return np.asarray(Image.fromarray(frame).resize(size, Image.BILINEAR))
 
 
-def _precheck(path: str) -> DecodeResult | None:
+def _precheck(path: str, fps: float) -> DecodeResult | None:
     if not os.path.lexists(path) or not os.path.exists(path):
         return DecodeResult("missing", f"no such file: {path}")
     if os.path.isdir(path):
-        return DecodeResult("unreadable", "is a directory, not a video file")
+        return None if fps > 0 else DecodeResult("unreadable", "is a directory, not a video file")
     try:
         with open(path, "rb") as f:
             head = f.read(1)
@@ -66,18 +68,23 @@ def _precheck(path: str) -> DecodeResult | None:
     return None
 
 
-def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...]) -> DecodeResult:
+def _open(name: str, path: str, fps: float) -> Decoder:
+    return FrameFolderDecoder(path, fps) if name == FRAMES else Backend(name).open(path)
+
+
+def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...], fps: float = 0.0) -> DecodeResult:
     """Sample ``spec.num_clips`` uniformly spaced clips of ``spec.clip_seconds`` from ``path``.
 
-    Each backend is tried in order; the first that succeeds wins and is recorded.
+    Each backend is tried in order; the first that succeeds wins and is recorded. A folder
+    with ``fps`` > 0 is a frame folder (read as images at that rate).
     """
-    bad = _precheck(path)
+    bad = _precheck(path, fps)
     if bad is not None:
         return bad
     errors = []
-    for name in backends:
+    for name in ((FRAMES,) if os.path.isdir(path) else backends):
         try:
-            decoder = Backend(name).open(path)
+            decoder = _open(name, path, fps)
             info = decoder.info()
             if info.num_frames < 1 or info.fps <= 0:
                 raise RuntimeError(f"no frames ({info.num_frames}) or no frame rate ({info.fps})")
@@ -95,12 +102,12 @@ def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...]) -> Decode
     return DecodeResult("undecodable", "; ".join(errors), errors=errors)
 
 
-def _child(conn, paths: list[str], spec: ClipSpec, backends: tuple[str, ...]) -> None:
+def _child(conn, paths: list[str], fps: list[float], spec: ClipSpec, backends: tuple[str, ...]) -> None:
     """Decode ``paths`` in order, sending one result per video as soon as it is ready."""
     try:
-        for path in paths:
+        for path, rate in zip(paths, fps):
             try:
-                result = decode_video(path, spec, backends)
+                result = decode_video(path, spec, backends, rate)
             except BaseException:  # noqa: BLE001
                 result = DecodeResult("undecodable", traceback.format_exc(limit=1).strip().splitlines()[-1])
             conn.send(result)
@@ -110,19 +117,20 @@ def _child(conn, paths: list[str], spec: ClipSpec, backends: tuple[str, ...]) ->
 
 
 def decode_many_isolated(paths: list[str], spec: ClipSpec, backends: tuple[str, ...],
-                         timeout_s: float) -> list[DecodeResult]:
+                         timeout_s: float, fps: list[float] | None = None) -> list[DecodeResult]:
     """:func:`decode_video` for each path, in a forked child that is killed on any video's timeout.
 
     One child serves the whole list; a video that runs past ``timeout_s`` is reported as
     ``timeout`` and a fresh child takes over from the next video. The child exits at the end,
-    returning whatever memory the decoders held.
+    returning whatever memory the decoders held. ``fps`` gives each frame folder's rate.
     """
+    fps = [0.0] * len(paths) if fps is None else fps
     ctx = mp.get_context("fork")
     results: list[DecodeResult] = []
     while len(results) < len(paths):
         todo = paths[len(results):]
         recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(send, todo, spec, backends), daemon=True)
+        proc = ctx.Process(target=_child, args=(send, todo, fps[len(results):], spec, backends), daemon=True)
         proc.start()
         send.close()
         try:

@@ -16,32 +16,61 @@ MODEL_LABELS = {
 
 @dataclass(frozen=True)
 class Column:
+    """A table column: its title, the metric it shows and, optionally, a ± metric."""
+
     title: str
     metric: str
+    plus_minus: str = ""
 
 
-def columns(tests: tuple[str, ...], downstream: tuple[str, ...]) -> list[Column]:
-    """The table's columns: per source test set accuracy, DS, agreement and probes; then per
-    downstream dataset fine-tune and linear-probe accuracy."""
+@dataclass(frozen=True)
+class TableLayout:
+    """What a study measured: source test sets, downstream, few-shot and evaluation datasets."""
+
+    tests: tuple[str, ...]
+    downstream: tuple[str, ...] = ()
+    fewshot: tuple[str, ...] = ()
+    fewshot_settings: tuple[str, ...] = ()
+    evaluation: tuple[str, ...] = ()
+
+
+def columns(layout: TableLayout) -> list[Column]:
+    """The table's columns: per source test set accuracy, DS, agreement and probes; per
+    evaluation set accuracy (all classes / its own); per downstream dataset fine-tune and
+    linear-probe accuracy; per few-shot dataset and setting mean accuracy ± 95% CI."""
     cols = []
-    for t in tests:
+    for t in layout.tests:
         label = t.replace("_", " ")
         cols += [Column(f"acc {label}", f"eval/acc1_{t}"), Column(f"DS {label}", f"ds/kl_{t}"),
                  Column(f"agree {label}", f"ds/agreement_{t}"), Column(f"freeze KL {label}", f"probe/freeze_kl_{t}"),
                  Column(f"shuffle KL {label}", f"probe/shuffle_kl_{t}")]
-    for d in downstream:
+    for e in layout.evaluation:
+        cols += [Column(f"acc {e}", f"eval/acc1_{e}"), Column(f"acc {e} (own classes)", f"eval/acc1_{e}_subset")]
+    for d in layout.downstream:
         cols += [Column(f"fine-tune {d}", f"finetune/{d}/acc1"), Column(f"linear probe {d}", f"linear_probe/{d}/acc1")]
+    for d in layout.fewshot:
+        cols += [Column(f"{s} {d}", f"fewshot/{d}/{s}/acc", f"fewshot/{d}/{s}/ci95") for s in layout.fewshot_settings]
     return cols
 
 
-def model_metrics(model: str, results: dict[str, Any], downstream: tuple[str, ...]) -> dict[str, float]:
+def model_metrics(model: str, results: dict[str, Any], layout: TableLayout) -> dict[str, float]:
     """Every report metric of one model from the results of its stages (by stage name)."""
     out = dict(results[f"evaluate/{model}"]["metrics"])
     out.update(results[f"dynamic_score/{model}"]["metrics"])
-    for d in downstream:
+    for d in layout.downstream:
         out[f"finetune/{d}/acc1"] = results[f"finetune/{model}/{d}"]["eval"]["test"]["acc1"]
         out[f"linear_probe/{d}/acc1"] = results[f"linear_probe/{model}/{d}"]["acc1"]
+    for d in layout.fewshot:
+        for s, r in results[f"fewshot/{model}/{d}"]["fewshot"].items():
+            out[f"fewshot/{d}/{s}/acc"], out[f"fewshot/{d}/{s}/ci95"] = r["acc"], r["ci95"]
     return out
+
+
+def _cell(metrics: dict[str, float], col: Column) -> str:
+    if col.metric not in metrics:
+        return "n/a"
+    text = f"{metrics[col.metric]:.3f}"
+    return f"{text} ± {metrics[col.plus_minus]:.3f}" if col.plus_minus in metrics else text
 
 
 def markdown_table(rows: dict[str, dict[str, float]], cols: list[Column]) -> str:
@@ -49,6 +78,6 @@ def markdown_table(rows: dict[str, dict[str, float]], cols: list[Column]) -> str
     head = "| model | " + " | ".join(c.title for c in cols) + " |"
     lines = [head, "|" + "---|" * (len(cols) + 1)]
     for model, metrics in rows.items():
-        cells = [f"{metrics[c.metric]:.3f}" if c.metric in metrics else "n/a" for c in cols]
+        cells = [_cell(metrics, c) for c in cols]
         lines.append(f"| {MODEL_LABELS.get(model, model)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -30,7 +30,8 @@ def decode_inputs(ctx: StageContext) -> DecodeInputs:
     cfg: DecodeStage = ctx.config
     ds, shards = cfg.dataset, str(ctx.output_dir / "shards")
     if ds.reader != SYNTHETIC:
-        return DecodeInputs(ds.name, cfg.split, ds.root, ds.annotations or ds.root, shards, reader=ds.reader)
+        return DecodeInputs(ds.name, cfg.split, ds.root, ds.annotations or ds.root, shards, reader=ds.reader,
+                            train=cfg.split == ds.train_split)
     gen = ctx.inputs["benchmark"].outputs
     bench = GeneratedBenchmark(Path(gen["root"]), {k: tuple(v) for k, v in gen["datasets"].items()}, gen["key"])
     return split_inputs(bench, ds.name, cfg.split, shards)

@@ -1,38 +1,40 @@
 """Stage: a model's accuracy and its frozen-frame / shuffled-frame probes on the source tests
-(in context and, where the source has one, out of context)."""
+(in context and, where the source has one, out of context), and its accuracy on the
+``data.evaluation`` test sets (e.g. Mimetics), scored with its own head, classes matched by name."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from drl_core.config import ClipConfig
-from pipelines.evaluation import probe_split
+from pipelines.evaluation import device, mapped_accuracy, predictions, probe_split
 from pipelines.stages.base import StageContext
 from pipelines.train.model_file import load_model
 
 
 @dataclass(frozen=True)
 class EvaluateStage:
-    """``splits``: (name, input role) pairs, e.g. ``("in_context", "test")``."""
+    """``splits`` and ``mapped``: (name, input role) pairs, e.g. ``("in_context", "test")``.
+    ``mapped`` sets are matched by class name to the classes the model file records."""
 
     clip: ClipConfig
     batch_size: int
     splits: tuple[tuple[str, str], ...]
-
-
-def device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    mapped: tuple[tuple[str, str], ...] = ()
 
 
 def run(ctx: StageContext) -> dict:
     cfg: EvaluateStage = ctx.config
-    model, _, _ = load_model(ctx.inputs["model"].outputs["model"])
+    model, _, model_classes = load_model(ctx.inputs["model"].outputs["model"])
     results, metrics = {}, {}
     for name, role in cfg.splits:
         res = probe_split(model, ctx.inputs[role].outputs["path"], cfg.clip, cfg.batch_size, device())
         results[name] = res
         metrics.update({f"eval/acc1_{name}": res["acc1"], f"probe/freeze_kl_{name}": res["freeze_kl"],
                         f"probe/shuffle_kl_{name}": res["shuffle_kl"]})
+    for name, role in cfg.mapped:
+        pred, classes = predictions(model, ctx.inputs[role].outputs["path"], cfg.clip, cfg.batch_size, device())
+        res = mapped_accuracy(pred, classes, model_classes, name)
+        results[name] = res
+        metrics.update({f"eval/acc1_{name}": res["acc1"], f"eval/acc1_{name}_subset": res["acc1_subset"]})
     return {"eval": results, "metrics": metrics}

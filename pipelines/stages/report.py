@@ -11,7 +11,7 @@ import numpy as np
 
 from pipelines.config.schema import ReportConfig
 from pipelines.report import plots
-from pipelines.report.table import columns, markdown_table, model_metrics
+from pipelines.report.table import TableLayout, columns, markdown_table, model_metrics
 from pipelines.stages.base import StageContext
 
 
@@ -21,6 +21,13 @@ class ReportStage:
     models: tuple[str, ...]
     downstream: tuple[str, ...]
     tests: tuple[str, ...]
+    fewshot: tuple[str, ...] = ()
+    fewshot_settings: tuple[str, ...] = ()  # e.g. 5way1shot
+    evaluation: tuple[str, ...] = ()
+
+    @property
+    def layout(self) -> TableLayout:
+        return TableLayout(self.tests, self.downstream, self.fewshot, self.fewshot_settings, self.evaluation)
 
 
 def figures(ctx: StageContext, results: dict[str, dict]) -> list[str]:
@@ -46,8 +53,10 @@ def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str]
              f"Output folder: `{ctx.output_dir}`. Accuracies are top-1 over {', '.join(cfg.tests)} test videos "
              "(logits averaged over each video's test clips, centre crops). DS is the mean KL (nats) between the "
              "model and a spatial model distilled from it; agreement is their top-1 agreement; the freeze and "
-             "shuffle KLs compare the model with itself on frozen-frame and shuffled-frame clips.", "",
-             markdown_table(rows, columns(cfg.tests, cfg.downstream)), "",
+             "shuffle KLs compare the model with itself on frozen-frame and shuffled-frame clips. Few-shot "
+             "cells give mean accuracy ± the 95% confidence interval over the episodes; evaluation sets "
+             "(e.g. Mimetics) give accuracy over all the model's classes / over the set's own classes.", "",
+             markdown_table(rows, columns(cfg.layout)), "",
              "## Figures", "", "![learning curves](learning_curves.png)", "",
              f"![DS per class, {test}](ds_per_class.png)", ""]
     if any(f.endswith("tsne.png") for f in figs):
@@ -58,7 +67,7 @@ def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str]
 def run(ctx: StageContext) -> dict:
     cfg: ReportStage = ctx.config
     results = {name: r.outputs for name, r in ctx.inputs.items()}
-    rows = {m: model_metrics(m, results, cfg.downstream) for m in cfg.models}
+    rows = {m: model_metrics(m, results, cfg.layout) for m in cfg.models}
     figs = figures(ctx, results)
     (ctx.dir / "report.md").write_text(render(ctx, rows, figs))
     (ctx.dir / "results.json").write_text(json.dumps(rows, indent=1))

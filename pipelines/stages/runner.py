@@ -19,6 +19,7 @@ KINDS = {
     "train": "pipelines.stages.train",
     "evaluate": "pipelines.stages.evaluate",
     "linear_probe": "pipelines.stages.linear_probe",
+    "fewshot": "pipelines.stages.fewshot",
     "report": "pipelines.stages.report",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 
@@ -16,6 +17,8 @@ class TrainJob:
     ``init`` is a model file (:mod:`pipelines.train.model_file`) to start from; with
     ``reset_head`` its classifier is replaced (fine-tuning on new classes), otherwise copied.
     After training, rank 0 evaluates on each of ``eval_splits`` (name → decoded split folder).
+    ``epoch_probe`` (a :class:`pipelines.train.epoch_probe.EpochProbe`, set by Tune trials)
+    makes rank 0 measure the network after every epoch and report those metrics too.
     """
 
     kind: str
@@ -31,6 +34,7 @@ class TrainJob:
     seed: int = 0
     eval_batch_size: int = 16
     loader_workers: int = 0
+    epoch_probe: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("classify", "distill"):

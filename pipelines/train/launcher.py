@@ -25,18 +25,19 @@ def scaling_config(resources: ResourcesConfig):
                                    resources_per_worker=per_worker)
 
 
-def run_config(out_dir: Path, resources: ResourcesConfig):
-    """Checkpoints under ``out_dir/ray_train``: the same folder on a rerun, so Ray Train resumes."""
+def run_config(out_dir: Path, resources: ResourcesConfig, callbacks: tuple = ()):
+    """Checkpoints under ``out_dir/ray_train``: the same folder on a rerun, so Ray Train resumes.
+    ``callbacks``: Ray Train callbacks (a Tune trial passes TuneReportCallback)."""
     import ray.train
 
     return ray.train.RunConfig(
-        name=RUN_NAME, storage_path=str(out_dir),
+        name=RUN_NAME, storage_path=str(out_dir), callbacks=list(callbacks),
         failure_config=ray.train.FailureConfig(max_failures=resources.max_failures),
         checkpoint_config=ray.train.CheckpointConfig(num_to_keep=resources.keep_checkpoints))
 
 
 def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig,
-                  tracker: Any = None, run_id: str | None = None) -> dict:
+                  tracker: Any = None, run_id: str | None = None, callbacks: tuple = ()) -> dict:
     """Train ``job`` on ``resources.num_workers`` workers; returns its history and evaluation.
 
     ``out_dir`` receives ``model.pt``, ``history.json`` and ``eval.json`` (from rank 0) and the
@@ -48,7 +49,7 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     out_dir.mkdir(parents=True, exist_ok=True)
     config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id}
     trainer = TorchTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
-                           run_config=run_config(out_dir, resources))
+                           run_config=run_config(out_dir, resources, callbacks))
     result = trainer.fit()
     if result.error is not None:
         raise result.error

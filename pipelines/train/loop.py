@@ -134,6 +134,10 @@ def train_loop(config: dict[str, Any]) -> None:
         metrics = train_one_epoch(algo, loader, optimizer, device, job.optim.accumulate, job.optim.freeze_bn)
         scheduler.step()
         history.append({"epoch": epoch, **mean_over_workers(metrics), RESUMPTIONS: resumptions})
+        if job.epoch_probe is not None and rank == 0:  # a Tune trial's per-epoch objective
+            from pipelines.train.epoch_probe import measure
+
+            history[-1].update(measure(job.epoch_probe, network, len(data.classes), loader, job.clip, device))
         report_epoch(algo, optimizer, scheduler, epoch, history, rank, resumptions)
         if rank == 0 and tracker is not None:
             tracker.log_metrics.remote(run_id, {k: v for k, v in history[-1].items() if k != "epoch"}, epoch)

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,87 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import train_worker_pids
+from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = ("baseline", "continued", "adversarial", "spatial_adversary", "static_inputs")
-HEAD = """
-import signal, sys, time, ray
-import ray._private.parameter as parameter
-_init = parameter.RayParams.__init__
-def _own_agent_port(self, *args, **kwargs):  # the session's other Ray holds the default agent port
-    kwargs["dashboard_agent_listen_port"] = int(sys.argv[2])
-    _init(self, *args, **kwargs)
-parameter.RayParams.__init__ = _own_agent_port
-ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=int(sys.argv[1]))
-print(ray._private.worker.global_worker.node.all_processes["raylet"][0].process.pid, flush=True)
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # exit runs ray.shutdown: this cluster only
-while True:
-    time.sleep(1)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def jobs_cluster():
-    """A separate local Ray (2 CPUs, dashboard on 127.0.0.1, token authentication, as
-    cluster/start_local.sh starts one) that takes Ray Jobs; stopped after."""
-    from ray.job_submission import JobSubmissionClient
-
-    token = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
-    if not token.is_file() or not token.read_text().strip():
-        subprocess.run([str(Path(sys.executable).parent / "ray"), "get-auth-token", "--generate"], check=True,
-                       capture_output=True)
-    saved = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "token"  # this client, the head and the jobs' drivers
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # jobs run `python`
-    head = subprocess.Popen([sys.executable, "-c", HEAD, str(port), str(free_port())], stdout=subprocess.PIPE,
-                            text=True, env=env)
-    raylet = int(head.stdout.readline())
-    try:
-        auth = {"authorization": f"Bearer {token.read_text().strip()}"}
-        yield JobSubmissionClient(f"http://127.0.0.1:{port}", headers=auth), raylet
-    finally:
-        head.send_signal(signal.SIGTERM)
-        head.wait(timeout=120)
-        if saved is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = saved
-
-
-RAY_PACKAGE_RACE = "Failed to download runtime_env file package"  # Ray GCS drops a reused working_dir zip
-
-
-def submit_job(client, entrypoint: str) -> str:
-    """Submit, waiting for the head's job agent (it comes up a little after the head), and submit
-    again if Ray lost the uploaded working_dir package of an identical earlier job."""
-    runtime_env = {"working_dir": str(REPO), "excludes": ["/.venv/", "/outputs/", "/data/", "/.git/"],
-                   "env_vars": {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}}
-    for _ in range(120):
-        try:
-            job = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
-        except RuntimeError as err:
-            if "No available agent" not in str(err):
-                raise
-            time.sleep(1)
-            continue
-        for _ in range(60):  # the package race shows in the first seconds of the driver
-            status = client.get_job_status(job)
-            if status.is_terminal() or "[study] started" in client.get_job_logs(job):
-                break
-            time.sleep(0.5)
-        if not (client.get_job_status(job).is_terminal() and RAY_PACKAGE_RACE in client.get_job_logs(job)):
-            return job
-    raise AssertionError("the job could not be submitted")
-
-
 def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = "") -> tuple[str, str]:
     job = submit_job(client, f"python pipelines/full_study.py --smoke --output-dir {out} {extra}".strip())
     deadline = time.time() + timeout
@@ -155,6 +77,8 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
         for d in ("synth_paths", "synth_tempo"):
             assert math.isfinite(runs[f"finetune/{model}/{d}"].data.metrics["acc1_test"])
             assert math.isfinite(runs[f"linear_probe/{model}/{d}"].data.metrics["linear_probe/acc1"])
+            few = runs[f"fewshot/{model}/{d}"].data.metrics
+            assert 0 <= few["fewshot/5way1shot/acc"] <= 1 and math.isfinite(few["fewshot/5way1shot/ci95"])
         assert runs[f"pretrain/{model}"].data.params["optim.epochs"] in ("1", "2")
     assert "train/loss" in runs["pretrain/baseline"].data.metrics
     assert runs["decode/synth_source/train"].data.metrics["decoded"] > 0
@@ -182,6 +106,12 @@ def test_config_errors_stop_the_study_before_anything_runs(tmp_path):
                                "--output-dir", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+    for sets, message in [(["--set", "algorithm.lam=high"], "algorithm.lam: expected float, got 'high'"),
+                          (["--set", "seed"], "--set 'seed': expected key.path=value"),
+                          (["--set", "benchmark.biass=0.5"], "benchmark.biass: unknown key")]:
+        proc = subprocess.run([sys.executable, "pipelines/full_study.py", *sets, "--output-dir", str(tmp_path / "out")],
+                              cwd=REPO, capture_output=True, text=True)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
 
 

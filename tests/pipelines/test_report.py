@@ -3,7 +3,7 @@ well-separated clusters."""
 
 import numpy as np
 
-from pipelines.report.table import columns, markdown_table, model_metrics
+from pipelines.report.table import TableLayout, columns, markdown_table, model_metrics
 from pipelines.report.tsne import tsne
 
 
@@ -13,14 +13,17 @@ def test_table_rows_come_from_each_stage():
         "dynamic_score/m": {"metrics": {"ds/kl_in_context": 0.31, "ds/agreement_in_context": 0.7}},
         "finetune/m/d": {"eval": {"test": {"acc1": 0.55}}},
         "linear_probe/m/d": {"acc1": 0.45},
+        "fewshot/m/f": {"fewshot": {"5way1shot": {"acc": 0.61, "ci95": 0.012}}},
     }
-    row = model_metrics("m", results, ("d",))
-    table = markdown_table({"m": row}, columns(("in_context",), ("d",)))
+    layout = TableLayout(("in_context",), ("d",), ("f",), ("5way1shot",), ("mimetics",))
+    row = model_metrics("m", results, layout)
+    table = markdown_table({"m": row}, columns(layout))
     header, _, line = table.splitlines()
     cells = dict(zip(header.strip("|").split(" | "), line.strip("|").split(" | ")))
     assert cells[" model"].strip() == "m" and cells["acc in context"] == "0.900"
     assert cells["DS in context"] == "0.310" and cells["fine-tune d"] == "0.550"
-    assert cells["linear probe d "].strip() == "0.450" and cells["shuffle KL in context"] == "n/a"
+    assert cells["linear probe d"] == "0.450" and cells["shuffle KL in context"] == "n/a"
+    assert cells["5way1shot f "].strip() == "0.610 ± 0.012" and cells["acc mimetics"] == "n/a"
 
 
 def test_tsne_keeps_clusters_apart():

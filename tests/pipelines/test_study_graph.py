@@ -27,8 +27,29 @@ def test_default_study_has_every_stage_in_order():
         assert f"pretrain/{m}" in names and f"evaluate/{m}" in names and f"dynamic_score/{m}" in names
         for d in ("synth_paths", "synth_tempo"):
             assert f"finetune/{m}/{d}" in names and f"linear_probe/{m}/{d}" in names
-    assert len([n for n in names if n.startswith("decode/")]) == 7
-    assert specs[-1].name == "report" and len(specs[-1].deps) == 5 + 5 + 5 + 10 + 10
+            assert f"fewshot/{m}/{d}" in names
+    assert len([n for n in names if n.startswith("decode/")]) == 7  # few-shot reuses the downstream test splits
+    assert specs[-1].name == "report" and len(specs[-1].deps) == 5 + 5 + 5 + 10 + 10 + 10
+
+
+def test_kinetics_study_scores_mimetics_with_its_head_and_runs_fewshot_on_held_out_datasets():
+    cfg = load_config(StudyConfig, REPO / "pipelines" / "configs" / "drl_r3d18_k400_1x16_100e.yaml")
+    names = by_name(build_study(cfg))
+    ev = names["evaluate/static_inputs"]
+    assert ev.config.mapped == (("mimetics", "mimetics"),)
+    assert ("mimetics", "decode/mimetics/test") in ev.deps
+    for d, split in (("ssv2", "validation"), ("jester", "validation")):
+        fs = names[f"fewshot/baseline/{d}"]
+        assert ("test", f"decode/{d}/{split}") in fs.deps
+        assert f"decode/{d}/train" not in names  # few-shot reads only the evaluation split
+    assert fs.config.fewshot.shots == (1, 5) and fs.config.fewshot.ways == 5 and cfg.decode.test_clips == 10
+
+
+def test_a_dataset_listed_twice_must_match():
+    from pipelines.config.loader import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data: fewshot\[0\]: dataset 'synth_paths'"):
+        load_config(StudyConfig, None, {"data.fewshot": ({"name": "synth_paths", "test_split": "train"},)})
 
 
 def test_drl_is_a_second_phase_from_the_baseline_with_the_same_schedule_as_its_control():

@@ -98,7 +98,7 @@ def test_the_key_follows_the_content_not_the_location(decoded, tmp_path):
     import shutil
     from dataclasses import replace
 
-    from pipelines.decode.records import get_reader
+    from pipelines.decode.readers import get_reader
     from pipelines.decode.stage import cache_key, clip_spec
 
     inputs, out = decoded
@@ -109,7 +109,7 @@ def test_the_key_follows_the_content_not_the_location(decoded, tmp_path):
     assert run(CFG, moved).key == out.key  # a copy elsewhere is the same dataset
 
     def key(i):
-        return cache_key(CFG, clip_spec(CFG, "train"), get_reader(i.reader)(i.video_root, i.annotation_root, "train"),
+        return cache_key(CFG, clip_spec(CFG, True), get_reader(i.reader)(i.video_root, i.annotation_root, "train"),
                          i.video_root)
 
     video = next((copy / "video").rglob("-good000000*.mp4"))

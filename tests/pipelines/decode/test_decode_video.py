@@ -62,10 +62,10 @@ def test_isolated_decoding_times_out_and_continues(tmp_path, make_video, monkeyp
     hang = str(make_video(tmp_path / "hang.mp4", 24, 12))
     real = video.decode_video
 
-    def maybe_hang(path, spec, names):
+    def maybe_hang(path, spec, names, fps=0.0):
         if path == hang:
             time.sleep(60)
-        return real(path, spec, names)
+        return real(path, spec, names, fps)
 
     monkeypatch.setattr(video, "decode_video", maybe_hang)
     start = time.perf_counter()

@@ -1,0 +1,36 @@
+"""Frozen pooled features of a model on a decoded split, extracted once and cached.
+
+Features are averaged over each video's stored test clips (centre crops). The cache lives in
+``<output dir>/features/<hash>.npz``, keyed by the model stage's key, the split's decode key
+and the clip settings, so the linear probe and the few-shot stage share one extraction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+
+import numpy as np
+import torch
+
+from drl_core.config import ClipConfig
+from pipelines.evaluation import device, predictions
+from pipelines.stages.base import StageContext
+
+
+def cached_features(ctx: StageContext, role: str, model: torch.nn.Module, clip: ClipConfig,
+                    batch_size: int) -> dict[str, np.ndarray]:
+    """``features`` V×D and ``labels`` V of the split bound to ``role``, from the cache or computed now."""
+    ident = {"model": ctx.inputs["model"].key, "split": ctx.inputs[role].key, "clip": asdict(clip)}
+    name = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    path = ctx.output_dir / "features" / f"{name}.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    pred, _ = predictions(model, ctx.inputs[role].outputs["path"], clip, batch_size, device())
+    arrays = {"features": pred.features.numpy(), "labels": pred.labels.numpy()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return arrays

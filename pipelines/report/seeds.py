@@ -1,0 +1,150 @@
+"""Seed-averaged study results, read from MLflow stores (never typed by hand).
+
+``python -m pipelines.report.seeds --store DIR [--store DIR ...] [--out FILE]`` finds every
+finished study run (a parent run of ``full_study.py``) in the stores, keeps the newest one per
+seed (and benchmark bias), gathers each model's metrics from its stage runs and writes one
+Markdown table per bias: mean ± sample standard deviation over the seeds. A metric that one
+study has and another lacks is an error naming the study, model and metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from pipelines.report.table import MODEL_LABELS, Column, TableLayout, columns
+
+EXPERIMENT = "drl-study"
+
+
+def stage_metrics(children: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per model, its report metrics from the study's stage runs (run name → metrics)."""
+    models: dict[str, dict[str, float]] = defaultdict(dict)
+    for name, metrics in children.items():
+        parts = name.split("/")
+        if parts[0] in ("evaluate", "dynamic_score") and len(parts) == 2:
+            models[parts[1]].update({k: v for k, v in metrics.items() if k.startswith(("eval/", "probe/", "ds/"))})
+        elif parts[0] == "finetune" and len(parts) == 3 and "acc1_test" in metrics:
+            models[parts[1]][f"finetune/{parts[2]}/acc1"] = metrics["acc1_test"]
+        elif parts[0] == "linear_probe" and len(parts) == 3 and "linear_probe/acc1" in metrics:
+            models[parts[1]][f"linear_probe/{parts[2]}/acc1"] = metrics["linear_probe/acc1"]
+        elif parts[0] == "fewshot" and len(parts) == 3:
+            for k, v in metrics.items():
+                if k.startswith("fewshot/") and k.endswith("/acc"):
+                    models[parts[1]][f"fewshot/{parts[2]}/{k.split('/')[1]}/acc"] = v
+    return dict(models)
+
+
+def read_store(store: Path) -> list[dict]:
+    """Every finished study of an output folder's MLflow store: its seed, bias, run id and
+    per-model metrics."""
+    from mlflow.tracking import MlflowClient
+
+    db = store / "mlflow.db"
+    if not db.is_file():
+        raise FileNotFoundError(f"{db}: no MLflow store in {store}")
+    client = MlflowClient(f"sqlite:///{db}")
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is None:
+        raise ValueError(f"{db}: no experiment {EXPERIMENT!r}")
+    runs = client.search_runs([exp.experiment_id], max_results=50000)
+    children: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    for r in runs:
+        parent = r.data.tags.get("mlflow.parentRunId")
+        if parent:
+            children[parent][r.info.run_name] = r.data.metrics
+    studies = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and "drl.kind" not in r.data.tags
+               and r.info.status == "FINISHED"]
+    return [{"run": r.info.run_id, "start": r.info.start_time, "store": str(store),
+             "seed": int(r.data.params["seed"]), "bias": float(r.data.params["benchmark.bias"]),
+             "models": stage_metrics(children[r.info.run_id])} for r in studies]
+
+
+def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:
+    """Per bias, the newest finished study of each seed."""
+    keep: dict[tuple[float, int], dict] = {}
+    for s in sorted(studies, key=lambda s: s["start"]):
+        keep[(s["bias"], s["seed"])] = s
+    out: dict[float, list[dict]] = defaultdict(list)
+    for (bias, _), s in sorted(keep.items()):
+        out[bias].append(s)
+    return dict(out)
+
+
+def aggregate(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, tuple[float, float, int]]]:
+    """model → metric → (mean, sample std, seeds). Every study must have every model and metric."""
+    models = sorted({m for s in studies for m in s["models"]}, key=lambda m: list(MODEL_LABELS).index(m)
+                    if m in MODEL_LABELS else len(MODEL_LABELS))
+    out: dict[str, dict[str, tuple[float, float, int]]] = {}
+    for model in models:
+        out[model] = {}
+        for col in cols:
+            values = []
+            for s in studies:
+                value = s["models"].get(model, {}).get(col.metric)
+                if value is None or not math.isfinite(value):
+                    raise ValueError(f"study {s['run']} (seed {s['seed']}, {s['store']}): model {model!r} "
+                                     f"has no metric {col.metric!r}")
+                values.append(value)
+            std = statistics.stdev(values) if len(values) > 1 else float("nan")
+            out[model][col.metric] = (statistics.fmean(values), std, len(values))
+    return out
+
+
+def layout_of(studies: list[dict]) -> TableLayout:
+    """The table's columns from what the studies measured."""
+    metrics = {k for s in studies for m in s["models"].values() for k in m}
+    tests = tuple(sorted({k[len("eval/acc1_"):] for k in metrics if k.startswith("eval/acc1_")
+                          and f"ds/kl_{k[len('eval/acc1_'):]}" in metrics}))
+    downstream = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith("linear_probe/")}))
+    fewshot = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith("fewshot/")}))
+    settings = tuple(sorted({k.split("/")[2] for k in metrics if k.startswith("fewshot/")}))
+    return TableLayout(tests, downstream, fewshot, settings)
+
+
+def markdown(agg: dict[str, dict[str, tuple[float, float, int]]], cols: list[Column]) -> str:
+    """One row per model, ``mean ± std`` per column."""
+    lines = ["| model | " + " | ".join(c.title for c in cols) + " |", "|" + "---|" * (len(cols) + 1)]
+    for model, metrics in agg.items():
+        cells = [f"{metrics[c.metric][0]:.3f} ± {metrics[c.metric][1]:.3f}" for c in cols]
+        lines.append(f"| {MODEL_LABELS.get(model, model)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def tables(stores: list[Path]) -> str:
+    """Every bias's seed-averaged table, as Markdown."""
+    studies = [s for store in stores for s in read_store(store)]
+    if not studies:
+        raise ValueError(f"no finished study run in {', '.join(map(str, stores))}")
+    parts = []
+    for bias, group in newest_per_seed(studies).items():
+        cols = [Column(c.title, c.metric) for c in columns(layout_of(group))]  # seeds' spread, not the CI
+        seeds = sorted(s["seed"] for s in group)
+        parts += [f"### Benchmark bias {bias:g}: mean ± std over seeds {', '.join(map(str, seeds))}", "",
+                  markdown(aggregate(group, cols), cols), ""]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--store", action="append", required=True, help="a study output folder (holds mlflow.db)")
+    p.add_argument("--out", help="write the tables here (default: print them)")
+    args = p.parse_args(argv)
+    try:
+        text = tables([Path(s) for s in args.store])
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.out:
+        Path(args.out).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""What a Ray Tune trial measures after every epoch (on rank 0), inside the shared training loop.
+
+The objective and what ASHA compares: the downstream linear-probe accuracy of the frozen
+features, the dynamic score of a spatial model distilled from the current network, and the
+source test accuracies.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from drl_core.algorithms import SpatialDistillation
+from drl_core.config import ClipConfig, ModelConfig, OptimConfig
+from drl_core.engine import fit
+from drl_core.metrics.linear_probe import fit_linear_probe
+from drl_core.models import build_model
+from pipelines.evaluation import distilled_score, predictions
+
+
+@dataclass(frozen=True)
+class EpochProbe:
+    """``tests``: (name, decoded split) source test sets; ``downstream``: (name, train split,
+    test split) for the linear probe; ``spatial``/``distill``: the student and its schedule."""
+
+    tests: tuple[tuple[str, str], ...]
+    downstream: tuple[tuple[str, str, str], ...]
+    spatial: ModelConfig
+    distill: OptimConfig
+    probe_weight_decay: float = 1e-3
+    probe_iters: int = 100
+    batch_size: int = 16
+    temperature: float = 1.0
+
+
+def linear_probe(model: nn.Module, train: str, test: str, clip: ClipConfig, probe: EpochProbe,
+                 device: torch.device) -> tuple[float, float]:
+    """Test accuracy and cross-entropy of a linear probe fitted on frozen train-split features."""
+    tr, classes = predictions(model, train, clip, probe.batch_size, device)
+    te, _ = predictions(model, test, clip, probe.batch_size, device)
+    fitted = fit_linear_probe(tr.features, tr.labels, len(classes), probe.probe_weight_decay, probe.probe_iters)
+    nll = float(F.cross_entropy(fitted.logits(te.features), te.labels)) if len(te.labels) else float("nan")
+    return fitted.accuracy(te.features, te.labels), nll
+
+
+def measure(probe: EpochProbe, network: nn.Module, num_classes: int, loader, clip: ClipConfig,
+            device: torch.device) -> dict[str, float]:
+    """Every per-epoch metric of a trial. ``network`` is left as it was (a copy is measured)."""
+    model = copy.deepcopy(network).eval()
+    out: dict[str, float] = {}
+    accs, nlls = [], []
+    for name, train, test in probe.downstream:
+        acc, nll = linear_probe(model, train, test, clip, probe, device)
+        out[f"linear_probe/{name}/acc1"], out[f"linear_probe/{name}/nll"] = acc, nll
+        accs.append(acc)
+        nlls.append(nll)
+    if accs:
+        out["linear_probe/acc1"], out["linear_probe/nll"] = sum(accs) / len(accs), sum(nlls) / len(nlls)
+    student = build_model(probe.spatial, num_classes)
+    fit(SpatialDistillation(model, student, probe.temperature), loader, probe.distill, device)
+    for name, split in probe.tests:
+        pred, _ = predictions(model, split, clip, probe.batch_size, device)
+        ds = distilled_score(model, student, split, clip, probe.batch_size, device)
+        out[f"eval/acc1_{name}"], out[f"ds/kl_{name}"], out[f"ds/agreement_{name}"] = \
+            pred.accuracy, ds["kl"], ds["agreement"]
+    return out

@@ -1,0 +1,51 @@
+"""``python -m pipelines.decode`` on every dataset fixture: shards, manifest with every bad row,
+counts per label printed. Jester's frame folders decode through the same stage."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.decode.__main__ import main
+from tests.pipelines.decode import layouts
+
+CONFIG = "decode: {num_frames: 4, train_clips: 1, test_clips: 2, short_side: 16, timeout_s: 60}\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(layouts.BUILDERS))
+def test_decode_cli_writes_shards_and_a_manifest_with_every_bad_row(name, tmp_path, ray_local, capsys):
+    lay = layouts.BUILDERS[name](tmp_path / "data")
+    split = next((s for s in lay.expect if lay.bad.get(s)), next(iter(lay.expect)))  # one with bad rows
+    (tmp_path / "cfg.yaml").write_text(CONFIG)
+    rc = main(["--dataset", name, "--root", str(lay.root), "--annotations", str(lay.annotations),
+               "--split", split, "--out", str(tmp_path / "out"), "--config", str(tmp_path / "cfg.yaml")])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    folder = Path(printed.split("decoded: ")[1].splitlines()[0])
+    with open(folder / "manifest.csv", newline="") as f:
+        rows = {r["video_id"]: r for r in csv.DictReader(f)}
+    ok = set(lay.expect[split]) - lay.missing.get(split, set())
+    assert {v for v, r in rows.items() if r["status"] == "ok"} == ok
+    for vid in lay.missing.get(split, set()):
+        assert rows[vid]["status"] == "missing" and rows[vid]["reason"]
+    for vid, status in lay.bad.get(split, {}).items():
+        assert rows[vid]["status"] == status and rows[vid]["reason"], rows[vid]
+    summary = json.loads((folder / "summary.json").read_text())
+    clips = 1 if split.startswith("train") else 2
+    assert summary["clips"] == clips * len(ok)
+    assert (folder / "classes.txt").read_text().splitlines() == list(lay.classes)
+    for label in {lay.expect[split][v] for v in ok}:
+        n = sum(lay.expect[split][v] == label for v in ok)
+        assert f"{n:6d}  {label}" in printed
+    if name == "jester":
+        assert {rows[v]["backend"] for v in ok} == {"frames"}
+
+
+def test_decode_cli_names_a_missing_annotation_file(tmp_path, capsys):
+    rc = main(["--dataset", "ucf101", "--root", str(tmp_path), "--split", "train1", "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "classInd.txt: annotation file not found" in capsys.readouterr().err

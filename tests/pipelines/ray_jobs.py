@@ -1,0 +1,90 @@
+"""A separate local Ray that takes Ray Jobs, as users submit the study and the search."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HEAD = """
+import signal, sys, time, ray
+import ray._private.parameter as parameter
+_init = parameter.RayParams.__init__
+def _own_agent_port(self, *args, **kwargs):  # the session's other Ray holds the default agent port
+    kwargs["dashboard_agent_listen_port"] = int(sys.argv[2])
+    _init(self, *args, **kwargs)
+parameter.RayParams.__init__ = _own_agent_port
+ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=int(sys.argv[1]))
+print(ray._private.worker.global_worker.node.all_processes["raylet"][0].process.pid, flush=True)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # exit runs ray.shutdown: this cluster only
+while True:
+    time.sleep(1)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jobs_cluster():
+    """A separate local Ray (2 CPUs, dashboard on 127.0.0.1, token authentication, as
+    cluster/start_local.sh starts one) that takes Ray Jobs; stopped after."""
+    from ray.job_submission import JobSubmissionClient
+
+    token = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
+    if not token.is_file() or not token.read_text().strip():
+        subprocess.run([str(Path(sys.executable).parent / "ray"), "get-auth-token", "--generate"], check=True,
+                       capture_output=True)
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "token"  # this client, the head and the jobs' drivers
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # jobs run `python`
+    head = subprocess.Popen([sys.executable, "-c", HEAD, str(port), str(free_port())], stdout=subprocess.PIPE,
+                            text=True, env=env)
+    raylet = int(head.stdout.readline())
+    try:
+        auth = {"authorization": f"Bearer {token.read_text().strip()}"}
+        yield JobSubmissionClient(f"http://127.0.0.1:{port}", headers=auth), raylet
+    finally:
+        head.send_signal(signal.SIGTERM)
+        head.wait(timeout=120)
+        if saved is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
+
+
+RAY_PACKAGE_RACE = "Failed to download runtime_env file package"  # Ray GCS drops a reused working_dir zip
+
+
+def submit_job(client, entrypoint: str) -> str:
+    """Submit, waiting for the head's job agent (it comes up a little after the head), and submit
+    again if Ray lost the uploaded working_dir package of an identical earlier job."""
+    shipped = yaml.safe_load((REPO / "cluster" / "runtime_env.yaml").read_text())  # as users submit
+    runtime_env = {"working_dir": str(REPO), "excludes": shipped["excludes"], "env_vars": shipped["env_vars"]}
+    for _ in range(120):
+        try:
+            job = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+        except RuntimeError as err:
+            if "No available agent" not in str(err):
+                raise
+            time.sleep(1)
+            continue
+        for _ in range(60):  # the package race shows in the first seconds of the driver
+            status = client.get_job_status(job)
+            if status.is_terminal() or "[study] started" in client.get_job_logs(job):
+                break
+            time.sleep(0.5)
+        if not (client.get_job_status(job).is_terminal() and RAY_PACKAGE_RACE in client.get_job_logs(job)):
+            return job
+    raise AssertionError("the job could not be submitted")

@@ -1,0 +1,56 @@
+"""The evaluate stage on a test set with its own class list (Mimetics-style), and the few-shot
+stage on held-out classes, run on real decoded splits and a saved model."""
+
+import torch
+
+from drl_core.config import ClipConfig, ModelConfig
+from drl_core.models import build_model
+from pipelines.config.schema import FewShotConfig
+from pipelines.stages import evaluate, fewshot
+from pipelines.stages.base import StageContext, StageResult, StageSpec
+from pipelines.train.model_file import save_model
+
+CLIP = ClipConfig(crop_size=16)
+
+
+def _model(tmp_path, classes):
+    torch.manual_seed(0)
+    cfg = ModelConfig(name="r3d10", width=8)
+    path = tmp_path / "model.pt"
+    save_model(path, build_model(cfg, len(classes)), cfg, tuple(classes))
+    return StageResult("pretrain/m", "model-key", str(tmp_path), {"model": str(path)})
+
+
+def _split(path, make_split, **kw):
+    folder = make_split(path, **kw)
+    classes = folder.joinpath("classes.txt").read_text().splitlines()
+    return StageResult(f"decode/{path.name}", f"key-{path.name}", str(folder), {"path": str(folder), "classes": classes})
+
+
+def _ctx(tmp_path, kind, config, inputs):
+    spec = StageSpec(f"{kind}/m", kind, config)
+    (tmp_path / "stage").mkdir(exist_ok=True)
+    return StageContext(spec, "k", tmp_path / "stage", inputs, None, tmp_path)
+
+
+def test_evaluate_scores_a_test_set_with_the_models_head_by_class_name(tmp_path, make_split):
+    test = _split(tmp_path / "mimetics", make_split, num_classes=2, videos_per_class=3, clips=2, size=24)
+    # the model knows more classes, in another order: "class 1" is its index 3
+    model = _model(tmp_path, ["zumba", "class 0", "abseiling", "class 1"])
+    cfg = evaluate.EvaluateStage(CLIP, 4, (), (("mimetics", "mimetics"),))
+    out = evaluate.run(_ctx(tmp_path, "evaluate", cfg, {"model": model, "mimetics": test}))
+    res = out["eval"]["mimetics"]
+    assert res["classes"] == 2 and 0 <= res["acc1"] <= res["acc1_subset"] <= 1
+    assert out["metrics"]["eval/acc1_mimetics_subset"] == res["acc1_subset"]
+
+
+def test_fewshot_stage_reports_each_setting_with_a_confidence_interval(tmp_path, make_split):
+    test = _split(tmp_path / "ssv2", make_split, num_classes=6, videos_per_class=4, clips=2, size=24)
+    model = _model(tmp_path, ["class 0", "other"])  # "class 0" was seen in pretraining: not in the pool
+    cfg = fewshot.FewShotStage(FewShotConfig(ways=5, shots=(1, 2), queries=2, episodes=30), CLIP, 4)
+    out = fewshot.run(_ctx(tmp_path, "fewshot", cfg, {"model": model, "test": test}))
+    for s in ("5way1shot", "5way2shot"):
+        r = out["fewshot"][s]
+        assert r["classes"] == 5 and r["episodes"] == 30 and 0 <= r["acc"] <= 1 and r["ci95"] >= 0
+        assert out["metrics"][f"fewshot/{s}/acc"] == r["acc"]
+    assert len(list((tmp_path / "features").glob("*.npz"))) == 1  # extracted once for both settings

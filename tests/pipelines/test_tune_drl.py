@@ -1,0 +1,130 @@
+"""Ray Tune over α, β, λ as users run it (a Ray job): ASHA stops trials early, every trial is an
+MLflow run with its params and per-epoch metrics, the best config is a study config, and a
+search stopped mid-way resumes without rerunning finished trials."""
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines.config.loader import ConfigError, load_config
+from pipelines.config.schema import StudyConfig
+from tests.pipelines.ray_jobs import REPO, jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
+
+# linear_probe/nll (the probe's test cross-entropy) is continuous: at smoke size the probe's
+# accuracy on 12 videos ties between trials, and ASHA stops nothing on ties.
+SEARCH = """
+tune: {algorithm: adversarial, metric: linear_probe/nll, mode: min, grace_period: 1, reduction_factor: 2}
+search:
+  algorithm.alpha: {uniform: [0.1, 0.9]}
+  algorithm.beta: {choice: [0.25, 0.5, 0.75]}
+  algorithm.lam: {loguniform: [0.05, 2.0]}
+"""
+FINISHED_LINE = re.compile(r"\[tune\] trial (\S+) (finished|stopped_early)")
+
+
+def wait_for(client, job, done, timeout=1200.0) -> str:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        logs = client.get_job_logs(job)
+        if done(logs) or client.get_job_status(job).is_terminal():
+            return logs
+        time.sleep(1)
+    client.stop_job(job)
+    raise AssertionError(f"job {job} timed out:\n{client.get_job_logs(job)[-3000:]}")
+
+
+def mlflow_runs(out: Path):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{out}/mlflow.db")
+    exp = client.get_experiment_by_name("drl-study").experiment_id
+    return client, client.search_runs([exp], max_results=1000)
+
+
+def starts(out: Path) -> dict[str, int]:
+    return {p.parent.name: len(p.read_text().splitlines()) for p in (out / "tune" / "trials").glob("*/starts.log")}
+
+
+@pytest.mark.slow
+def test_search_stops_trials_early_tracks_them_and_resumes_after_a_stop(jobs_cluster, tmp_path):
+    client, _ = jobs_cluster
+    out, cfg = tmp_path / "search", tmp_path / "search.yaml"
+    cfg.write_text(SEARCH)
+    command = f"python pipelines/tune_drl.py --smoke --config {cfg} --output-dir {out}"
+    job = submit_job(client, command)
+    logs = wait_for(client, job, lambda text: FINISHED_LINE.search(text) is not None)
+    client.stop_job(job)  # SIGTERM to the driver, mid-search
+    logs = wait_for(client, job, lambda text: False)
+    assert str(client.get_job_status(job).value) == "STOPPED", logs[-3000:]
+    assert "interrupted; run the same command again" in logs
+    done_before = {m.group(1) for m in FINISHED_LINE.finditer(logs)}
+    assert done_before and len(done_before) < 4
+
+    job = submit_job(client, command)
+    logs = wait_for(client, job, lambda text: False)
+    assert str(client.get_job_status(job).value) == "SUCCEEDED", logs[-4000:]
+    assert "[tune] resuming" in logs
+    counts = starts(out)
+    assert len(counts) == 4
+    assert all(counts[t] == 1 for t in done_before), counts  # finished trials did not run again
+
+    mlflow, runs = mlflow_runs(out)
+    search = [r for r in runs if r.data.tags.get("drl.kind") == "tune"]
+    assert len(search) == 1 and search[0].info.status == "FINISHED"
+    trials = [r for r in runs if r.data.tags.get("drl.kind") == "tune_trial"]
+    assert len(trials) == 4 and all(r.data.tags["mlflow.parentRunId"] == search[0].info.run_id for r in trials)
+    states = [r.data.tags.get("drl.trial_state") for r in trials]
+    assert "stopped_early" in states and set(states) <= {"finished", "stopped_early"}, states
+    for r in trials:
+        assert {"algorithm.alpha", "algorithm.beta", "algorithm.lam"} <= set(r.data.params)
+        for key in ("linear_probe/acc1", "linear_probe/nll", "ds/kl_out_of_context", "eval/acc1_out_of_context"):
+            steps = {m.step for m in mlflow.get_metric_history(r.info.run_id, key)}
+            assert steps == {0, 1} if r.data.tags["drl.trial_state"] == "finished" else 0 in steps, (key, steps)
+
+    best = next((out / "tune").glob("adversarial-*/best_config.yaml"))
+    best_cfg = load_config(StudyConfig, best)
+    chosen = search[0].data.params
+    assert best_cfg.algorithm.lam == pytest.approx(float(chosen["best.algorithm.lam"]))
+    assert best_cfg.drl.algorithms == ("adversarial",) and best_cfg.output_dir == ""
+
+
+def test_search_block_errors_are_one_line_and_name_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    for text, message in [("search:\n  algorithm.lamda: {uniform: [0, 1]}\n", "search.algorithm.lamda: not a config key"),
+                          ("search:\n  algorithm.lam: {normal: [0, 1]}\n", "search.algorithm.lam.normal: unknown key"),
+                          ("search:\n  algorithm.lam: {loguniform: [0, 1]}\n", "search.algorithm.lam.loguniform: needs"),
+                          ("search:\n  algorithm.lam: {uniform: [0, 1], grid: [1]}\n",
+                           "search.algorithm.lam: give exactly one of uniform, loguniform, choice, grid"),
+                          ("search:\n  drl.optim.epochs: {grid: [1, 2.5]}\n", "search.drl.optim.epochs.grid[1]"),
+                          ("search: {}\n", "search: empty")]:
+        bad.write_text(text)
+        proc = subprocess.run([sys.executable, "pipelines/tune_drl.py", "--config", str(bad),
+                               "--output-dir", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
+        assert proc.returncode == 2 and message in proc.stderr, (text, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_search_space_maps_each_distribution_and_trials_apply_their_values():
+    from ray.tune.search.sample import Categorical, Float
+
+    from pipelines.tune.space import param_space, trial_config
+
+    cfg = load_config(StudyConfig, None, {"search": {"algorithm.lam": {"loguniform": [0.05, 2.0]},
+                                                     "algorithm.alpha": {"uniform": [0.1, 0.9]},
+                                                     "algorithm.beta": {"choice": [0.25, 0.5]},
+                                                     "drl.optim.lr": {"grid": [0.01, 0.001]}}})
+    space = param_space(cfg)["params"]
+    assert isinstance(space["algorithm.lam"], Float) and space["algorithm.lam"].lower == 0.05
+    assert "LogUniform" in type(space["algorithm.lam"].get_sampler()).__name__
+    assert isinstance(space["algorithm.alpha"], Float) and space["algorithm.alpha"].upper == 0.9
+    assert isinstance(space["algorithm.beta"], Categorical) and space["algorithm.beta"].categories == [0.25, 0.5]
+    assert space["drl.optim.lr"] == {"grid_search": [0.01, 0.001]}
+    trial = trial_config(cfg, {"algorithm.lam": 0.3, "drl.optim.lr": 0.001})
+    assert trial.algorithm.lam == 0.3 and trial.drl.optim.lr == 0.001 and trial.drl.algorithms == ("static_inputs",)
+    with pytest.raises(ConfigError, match="algorithm.lam: expected float"):
+        trial_config(cfg, {"algorithm.lam": "high"})
