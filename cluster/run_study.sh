@@ -8,10 +8,15 @@ cd "$REPO"
 source cluster/env.sh
 OUT="${DRL_OUTPUT_DIR:-$REPO/outputs}"
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"  # the job client reads ~/.ray/auth_token
+RAY_ADDR="127.0.0.1:${DRL_RAY_PORT:-6379}"
+if ! ray status --address "$RAY_ADDR" >/dev/null 2>&1 && [ "${DRL_KEEP_RAY:-0}" != 1 ]; then
+  # The head this script starts is stopped again at the end (DRL_KEEP_RAY=1 keeps it), so that
+  # the next command (e.g. bash tests/run.sh, whose tests start clusters of their own) finds none.
+  trap 'echo "[study] stopping the local Ray head (DRL_KEEP_RAY=1 keeps it)"; bash cluster/stop_local.sh >/dev/null 2>&1 || true' EXIT
+fi
 bash cluster/start_local.sh
 ray job submit --address "http://127.0.0.1:${DRL_RAY_DASHBOARD_PORT:-8265}" \
   --working-dir . --runtime-env cluster/runtime_env.yaml \
   -- python pipelines/full_study.py --output-dir "$OUT" "$@"
 echo "[study] results in $OUT"
 echo "[study] view them: $REPO/.venv/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$OUT/mlflow.db"
-echo "[study] stop Ray when done: bash cluster/stop_local.sh"

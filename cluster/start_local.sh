@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Start a local Ray head bound to 127.0.0.1 (no-op if ours is already up). Needs the venv active.
+# Start a local Ray head bound to 127.0.0.1 (no-op if ours is already up). Uses .venv when no venv is active.
 set -euo pipefail
+# Use the project's venv when none is active (the README runs these scripts from a plain shell).
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+command -v ray >/dev/null 2>&1 || PATH="$root/.venv/bin:$PATH"
 # Token authentication on (Ray 2.5x+): the head and every client on this machine share
 # ~/.ray/auth_token. Export RAY_AUTH_MODE=disabled to opt out.
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +11,34 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def own_agent_port(port: int) -> None:
+    """Give the local Ray this process starts next its own dashboard-agent port: a Ray already on
+    the machine (the head ``bash cluster/run_study.sh`` leaves running) holds the default one."""
+    import ray._private.parameter as parameter
+
+    init = parameter.RayParams.__init__
+
+    def patched(self, *args, **kwargs):
+        kwargs["dashboard_agent_listen_port"] = port
+        init(self, *args, **kwargs)
+
+    parameter.RayParams.__init__ = patched
+
+
 @pytest.fixture(scope="session")
 def ray_local():
-    """A local Ray with 2 CPUs, started once per test session."""
+    """A local Ray with 2 CPUs of its own (never a cluster already running here), once per session."""
     import ray
 
     if not ray.is_initialized():  # workers import test modules too (tests/pipelines/stage_kinds.py)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+        own_agent_port(free_port())
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
                  runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}})
     yield ray
 

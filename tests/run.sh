@@ -5,4 +5,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 # shellcheck disable=SC1091
 source cluster/env.sh
+# The tests start local Ray clusters of their own; a head left running on this machine (e.g. by
+# DRL_KEEP_RAY=1 bash cluster/run_study.sh) would make them connect to it or fight over ports.
+if (exec 3<>"/dev/tcp/127.0.0.1/${DRL_RAY_PORT:-6379}") 2>/dev/null; then
+  echo "[tests] a Ray head is running at 127.0.0.1:${DRL_RAY_PORT:-6379}; stop it first: bash cluster/stop_local.sh" >&2
+  exit 1
+fi
 exec python -m pytest "$@"

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,27 +10,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, free_port
+
 HEAD = """
 import signal, sys, time, ray
-import ray._private.parameter as parameter
-_init = parameter.RayParams.__init__
-def _own_agent_port(self, *args, **kwargs):  # the session's other Ray holds the default agent port
-    kwargs["dashboard_agent_listen_port"] = int(sys.argv[2])
-    _init(self, *args, **kwargs)
-parameter.RayParams.__init__ = _own_agent_port
-ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=int(sys.argv[1]))
+sys.path.insert(0, sys.argv[3])
+from tests.conftest import own_agent_port
+own_agent_port(int(sys.argv[2]))
+ray.init(address="local", num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1",
+         dashboard_port=int(sys.argv[1]))
 print(ray._private.worker.global_worker.node.all_processes["raylet"][0].process.pid, flush=True)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # exit runs ray.shutdown: this cluster only
 while True:
     time.sleep(1)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +41,7 @@ def jobs_cluster():
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # jobs run `python`
-    head = subprocess.Popen([sys.executable, "-c", HEAD, str(port), str(free_port())], stdout=subprocess.PIPE,
+    head = subprocess.Popen([sys.executable, "-c", HEAD, str(port), str(free_port()), str(REPO)], stdout=subprocess.PIPE,
                             text=True, env=env)
     raylet = int(head.stdout.readline())
     try:
