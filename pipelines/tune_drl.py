@@ -82,8 +82,11 @@ def prepare(cfg: StudyConfig, out: Path, tracker, parent: str) -> dict:
     wanted = set(decoded_splits(cfg)) | ({f"pretrain/{BASELINE}"} if cfg.drl.mode == "second_phase" else set())
     by_name = {s.name: s for s in specs}
     todo = list(wanted)
-    while todo:
-        todo += [d for _, d in by_name[todo.pop()].deps if d not in wanted and not wanted.add(d)]
+    while todo:  # and everything those stages read
+        for _, dep in by_name[todo.pop()].deps:
+            if dep not in wanted:
+                wanted.add(dep)
+                todo.append(dep)
     return StudyRunner([s for s in specs if s.name in wanted], cfg, out, tracker, parent).run()
 
 
@@ -92,7 +95,6 @@ def tuner(cfg: StudyConfig, setup: TrialSetup, name: str):
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
 
     # The trial function only drives Ray Train, whose workers hold the trial's CPUs/GPUs.
     trainable = tune.with_resources(tune.with_parameters(run_trial, setup=setup), {"cpu": 0, "memory": 1})

@@ -366,6 +366,8 @@ class TuneConfig:
         _check(self.num_samples >= 1, "num_samples", "must be at least 1")
         _check(self.max_concurrent >= 0, "max_concurrent", "must be >= 0 (0: as the cluster allows)")
         _check(self.mode in ("max", "min"), "mode", f"must be max or min, got {self.mode!r}")
+        _check(self.metric.split("/")[0] in ("linear_probe", "ds", "eval", "train"), "metric",
+               f"must be a metric trials report (linear_probe/..., ds/..., eval/..., train/...), got {self.metric!r}")
         _check(self.scheduler in ("asha", "fifo"), "scheduler", f"must be asha or fifo, got {self.scheduler!r}")
         _check(self.grace_period >= 1 and self.reduction_factor >= 2, "grace_period",
                "needs grace_period >= 1 and reduction_factor >= 2")

@@ -100,7 +100,8 @@ def test_search_block_errors_are_one_line_and_name_the_key(tmp_path):
                           ("search:\n  algorithm.lam: {uniform: [0, 1], grid: [1]}\n",
                            "search.algorithm.lam: give exactly one of uniform, loguniform, choice, grid"),
                           ("search:\n  drl.optim.epochs: {grid: [1, 2.5]}\n", "search.drl.optim.epochs.grid[1]"),
-                          ("search: {}\n", "search: empty")]:
+                          ("search: {}\n", "search: empty"),
+                          ("tune: {metric: accuracy}\n", "tune.metric: must be a metric trials report")]:
         bad.write_text(text)
         proc = subprocess.run([sys.executable, "pipelines/tune_drl.py", "--config", str(bad),
                                "--output-dir", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
