@@ -110,3 +110,14 @@ def write_split(folder: Path, num_classes: int = 3, videos_per_class: int = 4, c
 @pytest.fixture
 def make_split():
     return write_split
+
+
+def assert_config_error(script: str, args: list[str], message: str) -> None:
+    """Running ``script`` (a driver under pipelines/) with ``args`` exits 2 with a one-line
+    error holding ``message``."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, script, *args], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

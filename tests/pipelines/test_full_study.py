@@ -7,16 +7,14 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import train_worker_pids
+from tests.conftest import assert_config_error, train_worker_pids
 from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
-REPO = Path(__file__).resolve().parents[2]
 MODELS = ("baseline", "continued", "adversarial", "spatial_adversary", "static_inputs")
 def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = "") -> tuple[str, str]:
     job = submit_job(client, f"python pipelines/full_study.py --smoke --output-dir {out} {extra}".strip())
@@ -102,16 +100,12 @@ def test_config_errors_stop_the_study_before_anything_runs(tmp_path):
                           ("pretrain:\n  model:\n    name: r9d\n", "pretrain.model.name: unknown model 'r9d'"),
                           ("drl:\n  algoritms: []\n", "drl.algoritms: unknown key")]:
         bad.write_text(text)
-        proc = subprocess.run([sys.executable, "pipelines/full_study.py", "--config", str(bad),
-                               "--output-dir", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
-        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1
+        assert_config_error("pipelines/full_study.py", ["--config", str(bad), "--output-dir", str(tmp_path / "out")],
+                            message)
     for sets, message in [(["--set", "algorithm.lam=high"], "algorithm.lam: expected float, got 'high'"),
                           (["--set", "seed"], "--set 'seed': expected key.path=value"),
                           (["--set", "benchmark.biass=0.5"], "benchmark.biass: unknown key")]:
-        proc = subprocess.run([sys.executable, "pipelines/full_study.py", *sets, "--output-dir", str(tmp_path / "out")],
-                              cwd=REPO, capture_output=True, text=True)
-        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert_config_error("pipelines/full_study.py", [*sets, "--output-dir", str(tmp_path / "out")], message)
     assert not (tmp_path / "out").exists()
 
 

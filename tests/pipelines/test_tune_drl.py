@@ -3,8 +3,6 @@ MLflow run with its params and per-epoch metrics, the best config is a study con
 search stopped mid-way resumes without rerunning finished trials."""
 
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,7 +10,8 @@ import pytest
 
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
-from tests.pipelines.ray_jobs import REPO, jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
+from tests.conftest import assert_config_error
+from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
 # linear_probe/nll (the probe's test cross-entropy) is continuous: at smoke size the probe's
 # accuracy on 12 videos ties between trials, and ASHA stops nothing on ties.
@@ -103,10 +102,8 @@ def test_search_block_errors_are_one_line_and_name_the_key(tmp_path):
                           ("search: {}\n", "search: empty"),
                           ("tune: {metric: accuracy}\n", "tune.metric: must be a metric trials report")]:
         bad.write_text(text)
-        proc = subprocess.run([sys.executable, "pipelines/tune_drl.py", "--config", str(bad),
-                               "--output-dir", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True)
-        assert proc.returncode == 2 and message in proc.stderr, (text, proc.stderr)
-        assert len(proc.stderr.strip().splitlines()) == 1
+        assert_config_error("pipelines/tune_drl.py", ["--config", str(bad), "--output-dir", str(tmp_path / "out")],
+                            message)
     assert not (tmp_path / "out").exists()
 
 
