@@ -16,6 +16,8 @@ from tests.conftest import assert_config_error, train_worker_pids
 from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
 MODELS = ("baseline", "continued", "adversarial", "spatial_adversary", "static_inputs")
+
+
 def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = "") -> tuple[str, str]:
     job = submit_job(client, f"python pipelines/full_study.py --smoke --output-dir {out} {extra}".strip())
     deadline = time.time() + timeout
