@@ -41,11 +41,12 @@ def predictions(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch
 
 def distilled_score(teacher: nn.Module, student: nn.Module, split_dir: str | Path, clip: ClipConfig,
                     batch_size: int, device: torch.device) -> dict:
-    """DS of ``teacher`` (video model) against its distilled spatial ``student`` on one split."""
+    """DS of ``teacher`` (video model) against its distilled spatial ``student`` on one split,
+    and the teacher's own accuracy there (``teacher_acc1``, from the same predictions)."""
     loader, classes = test_loader(split_dir, clip, batch_size)  # read the shards once for both models
     pv = predict(teacher.to(device), loader, device)
     ps = predict(student.to(device), loader, device)
-    return score_summary(dynamic_score(pv.logits, ps.logits, pv.labels), classes)
+    return {**score_summary(dynamic_score(pv.logits, ps.logits, pv.labels), classes), "teacher_acc1": pv.accuracy}
 
 
 def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch_size: int,
