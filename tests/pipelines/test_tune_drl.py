@@ -14,9 +14,13 @@ from tests.conftest import assert_config_error
 from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
 # linear_probe/nll (the probe's test cross-entropy) is continuous: at smoke size the probe's
-# accuracy on 12 videos ties between trials, and ASHA stops nothing on ties.
+# accuracy on 12 videos ties between trials, and ASHA stops nothing on ties. ASHA is asynchronous:
+# a trial that reaches the rung as the best so far always goes on, so with 4 trials and
+# reduction factor 2 a run in which none is stopped happens (1 in ~8, seen once); with 6 trials
+# and factor 4 (only the best-so-far goes on) the chance is 1 in 720.
 SEARCH = """
-tune: {algorithm: adversarial, metric: linear_probe/nll, mode: min, grace_period: 1, reduction_factor: 2}
+tune: {algorithm: adversarial, metric: linear_probe/nll, mode: min, grace_period: 1, reduction_factor: 4,
+       num_samples: 6}
 search:
   algorithm.alpha: {uniform: [0.1, 0.9]}
   algorithm.beta: {choice: [0.25, 0.5, 0.75]}
@@ -61,21 +65,21 @@ def test_search_stops_trials_early_tracks_them_and_resumes_after_a_stop(jobs_clu
     assert str(client.get_job_status(job).value) == "STOPPED", logs[-3000:]
     assert "interrupted; run the same command again" in logs
     done_before = {m.group(1) for m in FINISHED_LINE.finditer(logs)}
-    assert done_before and len(done_before) < 4
+    assert done_before and len(done_before) < 6
 
     job = submit_job(client, command)
     logs = wait_for(client, job, lambda text: False)
     assert str(client.get_job_status(job).value) == "SUCCEEDED", logs[-4000:]
     assert "[tune] resuming" in logs
     counts = starts(out)
-    assert len(counts) == 4
+    assert len(counts) == 6
     assert all(counts[t] == 1 for t in done_before), counts  # finished trials did not run again
 
     mlflow, runs = mlflow_runs(out)
     search = [r for r in runs if r.data.tags.get("drl.kind") == "tune"]
     assert len(search) == 1 and search[0].info.status == "FINISHED"
     trials = [r for r in runs if r.data.tags.get("drl.kind") == "tune_trial"]
-    assert len(trials) == 4 and all(r.data.tags["mlflow.parentRunId"] == search[0].info.run_id for r in trials)
+    assert len(trials) == 6 and all(r.data.tags["mlflow.parentRunId"] == search[0].info.run_id for r in trials)
     states = [r.data.tags.get("drl.trial_state") for r in trials]
     assert "stopped_early" in states and set(states) <= {"finished", "stopped_early"}, states
     for r in trials:
