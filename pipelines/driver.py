@@ -44,19 +44,63 @@ def lock_output(out: Path, what: str = "study"):
     return handle
 
 
+def job_env_vars() -> dict[str, str]:
+    """The environment variables of the Ray job this driver runs in (``ray job submit``)."""
+    import json
+
+    from ray._private.runtime_env.constants import RAY_JOB_CONFIG_JSON_ENV_VAR
+
+    job = json.loads(os.environ.get(RAY_JOB_CONFIG_JSON_ENV_VAR) or "{}")
+    return (job.get("runtime_env") or {}).get("env_vars") or {}
+
+
 def init_ray() -> None:
-    """Join the cluster ``RAY_ADDRESS`` names (a Ray job), else start a local Ray."""
+    """Join the cluster ``RAY_ADDRESS`` names (a Ray job), else start a local Ray.
+
+    A job's workers get that address too: Ray Train's placement-group cleaner (which frees the
+    CPUs of a trial Tune stops) asks the state API for the cluster, and without an address that
+    call fails whenever a second Ray runs on the machine, leaking the CPUs for the rest of the job.
+    """
     import ray
 
     address = os.environ.get("RAY_ADDRESS") or None
-    runtime_env = None if address else {"env_vars": RAY_ENV}
+    if address is None:
+        runtime_env = {"env_vars": RAY_ENV}
+    elif "://" not in address and address != "auto" and "RAY_ADDRESS" not in job_env_vars():
+        runtime_env = {"env_vars": {"RAY_ADDRESS": address}}
+    else:
+        runtime_env = None
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=True, runtime_env=runtime_env)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows."""
+    import platform
+
+    info = Path("/proc/cpuinfo")
+    lines = info.read_text().splitlines() if info.is_file() else []
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                platform.processor() or platform.machine())
+
+
+def provenance(argv: list[str]) -> dict[str, str]:
+    """MLflow tags that say how a run was made: the driver's command line and the machine
+    (the Ray cluster's CPUs and GPUs, the driver host's CPU and core count)."""
+    import platform
+    import shlex
+
+    import ray
+
+    res = ray.cluster_resources()
+    gpus = int(res.get("GPU", 0))
+    machine = (f"Ray cluster of {int(res.get('CPU', 0))} CPUs and {gpus} GPUs; driver host: {cpu_model()}, "
+               f"{os.cpu_count()} cores, {platform.system()} {platform.release()}")
+    return {"drl.command": shlex.join(argv), "drl.machine": machine}
 
 
 def interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     """SIGTERM (``ray job stop``) as KeyboardInterrupt, so drivers end their runs KILLED."""
     raise KeyboardInterrupt(f"signal {signum}")
-
 
 
 def run_locked(out: Path, what: str, body: Callable[[], int], on_signal=interrupt,

@@ -18,7 +18,7 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines import tracking  # noqa: E402
-from pipelines.driver import parse_sets, resolve_output, run_locked  # noqa: E402
+from pipelines.driver import parse_sets, provenance, resolve_output, run_locked  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
@@ -65,7 +65,8 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     if stale:
         print(f"[study] marked {stale} run(s) of an interrupted earlier driver KILLED", flush=True)
     name = "study" + (" (smoke)" if smoke else "")
-    parent = ray.get(tracker.create_run.remote(name, None, to_dict(cfg), {"drl.smoke": str(smoke)}))
+    tags = {"drl.smoke": str(smoke), **provenance(["python", "pipelines/full_study.py", *sys.argv[1:]])}
+    parent = ray.get(tracker.create_run.remote(name, None, to_dict(cfg), tags))
     ray.get(tracker.log_artifact.remote(parent, str(out / "config.yaml")))
     slots = cfg.resources.training_slots(ray.cluster_resources())
     start = time.perf_counter()

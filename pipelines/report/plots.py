@@ -70,3 +70,21 @@ def tsne_grid(features: dict[str, dict[str, np.ndarray]], title: str, path: Path
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def bias_sweep(series: dict[str, dict[str, list[tuple[float, float, float]]]], path: Path) -> Path:
+    """One panel per measure: its mean ± std over seeds against the benchmark's bias, a line per
+    model (``series``: model → measure → [(bias, mean, std)])."""
+    plt = _pyplot()
+    measures = list(next(iter(series.values())))
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 3.4), squeeze=False)
+    for ax, measure in zip(axes[0], measures):
+        for model, by_measure in series.items():
+            bias, mean, std = zip(*sorted(by_measure[measure]))
+            ax.errorbar(bias, mean, yerr=std, marker="o", capsize=3, label=MODEL_LABELS.get(model, model))
+        ax.set(xlabel="benchmark bias", ylabel=measure)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

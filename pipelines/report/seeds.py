@@ -61,7 +61,9 @@ def read_store(store: Path) -> list[dict]:
                and r.info.status == "FINISHED"]
     return [{"run": r.info.run_id, "start": r.info.start_time, "store": str(store),
              "seed": int(r.data.params["seed"]), "bias": float(r.data.params["benchmark.bias"]),
-             "models": stage_metrics(children[r.info.run_id])} for r in studies]
+             "wall_s": (r.info.end_time - r.info.start_time) / 1000, "command": r.data.tags.get("drl.command", ""),
+             "machine": r.data.tags.get("drl.machine", ""), "models": stage_metrics(children[r.info.run_id])}
+            for r in studies]
 
 
 def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:

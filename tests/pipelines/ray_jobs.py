@@ -80,3 +80,25 @@ def submit_job(client, entrypoint: str) -> str:
         if not (client.get_job_status(job).is_terminal() and RAY_PACKAGE_RACE in client.get_job_logs(job)):
             return job
     raise AssertionError("the job could not be submitted")
+
+
+STATE = """
+import ray
+from ray.util.state import list_actors, list_placement_groups
+ray.init()
+print("resources available:", ray.available_resources(), "of", ray.cluster_resources())
+for a in list_actors(filters=[("state", "=", "ALIVE")], limit=1000):
+    print("actor", a.class_name, a.job_id, a.pid, a.placement_group_id, a.required_resources)
+for g in list_placement_groups(limit=1000):
+    print("placement group", g.placement_group_id, g.state, g.creator_job_id, g.bundles)
+"""
+
+
+def cluster_state(client) -> str:
+    """What holds the cluster: alive actors and placement groups (a job of its own, for hang reports)."""
+    job = client.submit_job(entrypoint=f"python -c '{STATE}'")
+    for _ in range(120):
+        if client.get_job_status(job).is_terminal():
+            break
+        time.sleep(1)
+    return client.get_job_logs(job)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.report.results import main as results_page
+from pipelines.report.table import MODEL_LABELS
 from tests.conftest import assert_config_error, train_worker_pids
 from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
@@ -82,6 +84,15 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
         assert runs[f"pretrain/{model}"].data.params["optim.epochs"] in ("1", "2")
     assert "train/loss" in runs["pretrain/baseline"].data.metrics
     assert runs["decode/synth_source/train"].data.metrics["decoded"] > 0
+    tags = parents[0].data.tags
+    assert "--smoke" in tags["drl.command"] and tags["drl.machine"].startswith("Ray cluster of 2 CPUs")
+
+    page = tmp_path / "docs" / "RESULTS.md"  # the results page needs every metric the study tracks
+    page.parent.mkdir()
+    assert results_page(["--store", str(out), "--out", str(page)]) == 0
+    text = page.read_text()
+    assert all(f"| {MODEL_LABELS[m]} |" in text for m in MODELS) and "### Goal check" in text
+    assert (page.parent / "results" / "seed0_tsne.png").stat().st_size > 1000
 
     status, logs = submit(client, out)
     assert status == "SUCCEEDED", logs[-4000:]

@@ -11,7 +11,7 @@ import pytest
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
 from tests.conftest import assert_config_error
-from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
+from tests.pipelines.ray_jobs import cluster_state, jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
 # linear_probe/nll (the probe's test cross-entropy) is continuous: at smoke size the probe's
 # accuracy on 12 videos ties between trials, and ASHA stops nothing on ties. ASHA is asynchronous:
@@ -36,8 +36,9 @@ def wait_for(client, job, done, timeout=1200.0) -> str:
         if done(logs) or client.get_job_status(job).is_terminal():
             return logs
         time.sleep(1)
+    state = cluster_state(client)
     client.stop_job(job)
-    raise AssertionError(f"job {job} timed out:\n{client.get_job_logs(job)[-3000:]}")
+    raise AssertionError(f"job {job} timed out:\n{client.get_job_logs(job)[-3000:]}\n{state}")
 
 
 def mlflow_runs(out: Path):
@@ -53,7 +54,10 @@ def starts(out: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_search_stops_trials_early_tracks_them_and_resumes_after_a_stop(jobs_cluster, tmp_path):
+def test_search_stops_trials_early_tracks_them_and_resumes_after_a_stop(ray_local, jobs_cluster, tmp_path):
+    """``ray_local``: a second Ray on the machine (as when the whole suite runs), in which Ray
+    Train's placement-group cleaner once lost the cluster's address and the CPUs of every trial
+    ASHA stopped stayed taken (the resumed search then waited forever)."""
     client, _ = jobs_cluster
     out, cfg = tmp_path / "search", tmp_path / "search.yaml"
     cfg.write_text(SEARCH)

@@ -1,0 +1,211 @@
+"""The controlled study's results page (``docs/RESULTS.md``), computed from MLflow stores.
+
+``python -m pipelines.report.results --store DIR [--store DIR ...] --out docs/RESULTS.md``
+reads every finished study in the stores (the newest per seed and benchmark bias), and writes:
+how the studies were run (their commands, machine and wall time), per bias the seed-averaged
+tables of every model, the goal check (does a DRL algorithm beat both the baseline and the
+continued baseline by more than 2 std on DS, out-of-context accuracy and mean downstream
+linear-probe accuracy), the t-SNE and DS-per-class figures of one seed, and, when the stores
+hold several biases, the bias sweep (table and figure). Running it again on the same stores
+writes the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
+from pipelines.report.table import MODEL_LABELS, Column, columns
+
+MEAN_PROBE = "transfer/mean_linear_probe_acc1"
+BASELINES = ("baseline", "continued")
+GOAL = (Column("DS in context", "ds/kl_in_context"), Column("acc out of context", "eval/acc1_out_of_context"),
+        Column("mean linear probe", MEAN_PROBE))
+FIGURES = ("tsne.png", "ds_per_class.png")
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A metric over seeds: mean, sample std and how many seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+
+def with_mean_probe(studies: list[dict]) -> list[dict]:
+    """Each model's mean linear-probe accuracy over the downstream datasets, as one more metric."""
+    for s in studies:
+        for metrics in s["models"].values():
+            probes = [v for k, v in metrics.items() if k.startswith("linear_probe/")]
+            if probes:
+                metrics[MEAN_PROBE] = statistics.fmean(probes)
+    return studies
+
+
+def stats(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, Stat]]:
+    """model → metric → Stat, for ``cols`` (an error names any study lacking one)."""
+    return {m: {k: Stat(*v) for k, v in metrics.items()} for m, metrics in aggregate(studies, cols).items()}
+
+
+def margin(drl: Stat, ref: Stat) -> tuple[float, float]:
+    """The DRL model's gain over a reference and that gain in units of the larger of the two stds."""
+    gain = drl.mean - ref.mean
+    spread = max(drl.std, ref.std)
+    return gain, (gain / spread if spread > 0 else float("inf") if gain > 0 else float("-inf"))
+
+
+def goal_rows(agg: dict[str, dict[str, Stat]]) -> tuple[list[str], list[str]]:
+    """The goal table (one row per DRL model and reference) and the models that meet the goal."""
+    lines = ["| DRL model | vs | " + " | ".join(c.title for c in GOAL) + " | beats by > 2 std on all |",
+             "|" + "---|" * (len(GOAL) + 3)]
+    winners = []
+    for model in [m for m in agg if m not in BASELINES]:
+        beats_all = True
+        for ref in [r for r in BASELINES if r in agg]:
+            cells, ok = [], True
+            for col in GOAL:
+                gain, sigmas = margin(agg[model][col.metric], agg[ref][col.metric])
+                ok &= sigmas > 2
+                cells.append(f"{gain:+.3f} ({sigmas:+.1f} std)")
+            beats_all &= ok
+            lines.append(f"| {MODEL_LABELS.get(model, model)} | {MODEL_LABELS.get(ref, ref)} | "
+                         + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
+        if beats_all:
+            winners.append(model)
+    return lines, winners
+
+
+def provenance(groups: dict[float, list[dict]]) -> list[str]:
+    """How the studies were run: command, wall time and machine of each."""
+    lines = ["| bias | seed | command | wall time (min) |", "|---|---|---|---|"]
+    machines = sorted({s["machine"] or "(not recorded)" for g in groups.values() for s in g})
+    total = 0.0
+    for bias, group in groups.items():
+        for s in sorted(group, key=lambda s: s["seed"]):
+            total += s["wall_s"]
+            command = f"`{s['command']}`" if s["command"] else "(not recorded)"
+            lines.append(f"| {bias:g} | {s['seed']} | {command} | {s['wall_s'] / 60:.1f} |")
+    return lines + ["", f"Total wall time of the studies: {total / 3600:.2f} h.", "",
+                    "Machine: " + "; ".join(machines) + "."]
+
+
+def split_columns(cols: list[Column]) -> tuple[list[Column], list[Column]]:
+    """The source-set columns (accuracy, DS, probes) and the transfer columns."""
+    source = [c for c in cols if c.metric.startswith(("eval/", "ds/", "probe/"))]
+    return source, [c for c in cols if c not in source] + [Column("mean linear probe", MEAN_PROBE)]
+
+
+def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, dict[str, Stat]]]:
+    """One bias: the seed-averaged tables and the goal check."""
+    cols = [Column(c.title, c.metric) for c in columns(layout_of(group))]
+    source, transfer = split_columns(cols)
+    seeds = ", ".join(str(s["seed"]) for s in sorted(group, key=lambda s: s["seed"]))
+    agg = stats(group, cols + [GOAL[-1]])
+    goal, winners = goal_rows(agg)
+    verdict = (f"Goal met by: {', '.join(MODEL_LABELS.get(m, m) for m in winners)}." if winners else
+               "Goal not met: no DRL model beats both the baseline and the continued baseline by more than "
+               "2 std on all three measures.")
+    lines = [f"## Benchmark bias {bias:g}: mean ± std over seeds {seeds}", "",
+             "### Source test sets (accuracy, dynamic score, agreement, frozen/shuffled-frame probes)", "",
+             markdown(aggregate(group, source), source), "",
+             "### Transfer (fine-tune and linear-probe accuracy per downstream dataset)", "",
+             markdown(aggregate(group, transfer), transfer), "",
+             "### Goal check", "",
+             "Gain of each DRL model over each reference (difference of the means), and that gain in units "
+             "of the larger of the two standard deviations over seeds.", "", *goal, "", verdict, ""]
+    return lines, agg
+
+
+def copy_figures(study: dict, folder: Path) -> list[str]:
+    """The study's t-SNE and DS-per-class figures (from its MLflow artifacts) into ``folder``."""
+    import shutil
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{Path(study['store']) / 'mlflow.db'}")
+    folder.mkdir(parents=True, exist_ok=True)
+    names = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in FIGURES:
+            names.append(f"seed{study['seed']}_{name}")
+            shutil.copyfile(client.download_artifacts(study["run"], f"report/{name}", tmp), folder / names[-1])
+    return names
+
+
+def best_drl(agg: dict[str, dict[str, Stat]]) -> str:
+    """The DRL model with the highest mean out-of-context accuracy."""
+    drl = [m for m in agg if m not in BASELINES]
+    return max(drl, key=lambda m: agg[m]["eval/acc1_out_of_context"].mean)
+
+
+def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path) -> list[str]:
+    """Out-of-context accuracy and DS against bias, for the baseline and ``best``."""
+    from pipelines.report.plots import bias_sweep
+
+    models = ["baseline", best]
+    metrics = [GOAL[1], GOAL[0]]
+    lines = ["| bias | model | " + " | ".join(c.title for c in metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
+    for bias, agg in aggs.items():
+        for m in models:
+            cells = [f"{agg[m][c.metric].mean:.3f} ± {agg[m][c.metric].std:.3f} (n={agg[m][c.metric].n})"
+                     for c in metrics]
+            lines.append(f"| {bias:g} | {MODEL_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+    series = {m: {c.title: [(b, a[m][c.metric].mean, a[m][c.metric].std) for b, a in aggs.items()] for c in metrics}
+              for m in models}
+    bias_sweep(series, figure)
+    return lines + ["", f"![bias sweep]({figure.parent.name}/{figure.name})", ""]
+
+
+def render(stores: list[Path], out: Path, argv: list[str]) -> str:
+    """The whole page; figures go to ``<out's folder>/results/``."""
+    studies = with_mean_probe([s for store in stores for s in read_store(store)])
+    if not studies:
+        raise ValueError(f"no finished study run in {', '.join(map(str, stores))}")
+    groups = newest_per_seed(studies)
+    main_bias = max(groups, key=lambda b: (len(groups[b]), b))
+    figures = out.parent / "results"
+    lines = ["# The controlled study: DRL on the built-in benchmark", "",
+             f"Generated by `{shlex.join(['python', '-m', 'pipelines.report.results', *argv])}` from the MLflow "
+             "store(s); never edited by hand. Rerunning that command on the same store writes this file again.", "",
+             "## How it was run", "", *provenance(groups), ""]
+    aggs = {}
+    for bias, group in groups.items():
+        section, aggs[bias] = bias_section(bias, group)
+        lines += section
+    first = min(groups[main_bias], key=lambda s: s["seed"])
+    names = copy_figures(first, figures)
+    lines += [f"## Figures (bias {main_bias:g}, seed {first['seed']})", "",
+              *[f"![{n}]({figures.name}/{n})" for n in names], ""]
+    if len(groups) > 1:
+        best = best_drl(aggs[main_bias])
+        lines += [f"## Bias sweep: baseline and {MODEL_LABELS.get(best, best)} (best out of context at bias "
+                  f"{main_bias:g})", "", *sweep(aggs, best, figures / "bias_sweep.png")]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--store", action="append", required=True, help="a study output folder (holds mlflow.db)")
+    p.add_argument("--out", default="docs/RESULTS.md", help="the page to write (figures go beside it, in results/)")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    try:
+        text = render([Path(s) for s in args.store], out, argv)
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out.write_text(text)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

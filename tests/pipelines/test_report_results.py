@@ -1,0 +1,70 @@
+"""The results page, computed from an MLflow store built here with known numbers."""
+
+import statistics
+
+from pipelines.report.results import main
+from tests.pipelines.test_report_seeds import cell, make_store
+
+# Per seed, each model's offset on every metric: Alg. 3 gains 0.1 (10 std), Alg. 1 gains 0.01 (1 std).
+OFFSETS = {"baseline": [0.0, 0.01, 0.02], "continued": [0.005, 0.015, 0.025], "static_inputs": [0.1, 0.11, 0.12],
+           "adversarial": [0.01, 0.02, 0.03]}
+
+
+def studies(bias, shift=0.0):
+    return [(seed, bias, {m: o[seed] + shift for m, o in OFFSETS.items()}, None) for seed in range(3)]
+
+
+def table_after(text, heading):
+    return text.split(heading, 1)[1]
+
+
+def test_results_page_tables_goal_figures_and_sweep(tmp_path):
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    make_store(tmp_path, studies(0.85) + studies(0.0, 0.3), figures)
+    out = tmp_path / "docs" / "RESULTS.md"
+    out.parent.mkdir()
+    assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert f"`python -m pipelines.report.results --store {tmp_path} --out {out}`" in text
+    assert "| 0.85 | 2 | `python pipelines/full_study.py --set seed=2` |" in text and "test machine" in text
+
+    section = table_after(text, "## Benchmark bias 0.85: mean ± std over seeds 0, 1, 2")
+    values = [0.4 + o for o in OFFSETS["static_inputs"]]
+    assert cell(section, "Alg. 3: static inputs", "acc out of context") == \
+        f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
+    goal = table_after(section, "### Goal check")
+    rows = [line for line in goal.splitlines() if line.startswith("| Alg. 3")]
+    assert len(rows) == 2 and all(line.endswith("| yes |") for line in rows)
+    assert "+0.100 (+10.0 std)" in rows[0]  # vs the baseline: gain 0.1, both stds 0.01
+    assert all(line.endswith("| no |") for line in goal.splitlines() if line.startswith("| Alg. 1"))
+    assert "Goal met by: Alg. 3: static inputs." in goal.split("## ")[0]
+
+    for name in ("seed0_tsne.png", "seed0_ds_per_class.png"):
+        assert f"(results/{name})" in text
+        assert (out.parent / "results" / name).read_bytes().endswith(b"of seed 0")
+    sweep = table_after(text, "## Bias sweep: baseline and Alg. 3: static inputs")
+    assert "| 0 | Alg. 3: static inputs | 0.810 ± 0.010 (n=3) |" in sweep  # 0.4 + 0.3 + 0.11
+    assert (out.parent / "results" / "bias_sweep.png").stat().st_size > 1000
+
+    assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
+    assert out.read_text() == text  # the store reproduces the page
+
+
+def test_no_goal_and_a_missing_metric(tmp_path, capsys):
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    flat = [(seed, 0.85, {"baseline": 0.01 * seed, "continued": 0.01 * seed, "static_inputs": 0.01 * seed}, None)
+            for seed in range(3)]
+    (tmp_path / "a").mkdir()
+    make_store(tmp_path / "a", flat, figures)
+    out = tmp_path / "RESULTS.md"
+    assert main(["--store", str(tmp_path / "a"), "--out", str(out)]) == 0
+    assert "Goal not met" in out.read_text() and "## Bias sweep" not in out.read_text()
+
+    (tmp_path / "b").mkdir()
+    make_store(tmp_path / "b", [(0, 0.85, {"baseline": 0.0}, None),
+                                (1, 0.85, {"baseline": 0.0}, ("linear_probe/baseline/paths", "linear_probe/acc1"))],
+               figures)
+    assert main(["--store", str(tmp_path / "b"), "--out", str(tmp_path / "b.md")]) == 2
+    assert "seed 1" in capsys.readouterr().err and not (tmp_path / "b.md").exists()
