@@ -401,6 +401,9 @@ class StudyConfig:
 
     seed: int = 0
     output_dir: str = ""
+    # A name for a variant of the study (e.g. a remedy, ``--set variant=per_sample``): results pages
+    # show its models as rows of their own ("Alg. 3 [per_sample]") beside the study without one.
+    variant: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     # The built-in videos last 1.1-1.4 s, so ten 1-s test clips would be near-copies; the real-data

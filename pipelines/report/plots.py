@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.report.table import MODEL_LABELS
+from pipelines.report.table import model_label
 from pipelines.report.tsne import tsne
 
 
@@ -25,7 +25,7 @@ def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for model, history in histories.items():
         epochs = [row["epoch"] + 1 for row in history]
-        axes[0].plot(epochs, [row["train/loss"] for row in history], marker=".", label=MODEL_LABELS.get(model, model))
+        axes[0].plot(epochs, [row["train/loss"] for row in history], marker=".", label=model_label(model))
         axes[1].plot(epochs, [row["train/acc1"] for row in history], marker=".")
     axes[0].set(xlabel="epoch", ylabel="training loss")
     axes[1].set(xlabel="epoch", ylabel="training accuracy")
@@ -43,7 +43,7 @@ def ds_per_class(per_class: dict[str, dict[str, float]], path: Path) -> Path:
     x, width = np.arange(len(classes)), 0.8 / max(len(per_class), 1)
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(classes) + 2), 3.8))
     for i, (model, scores) in enumerate(per_class.items()):
-        ax.bar(x + i * width, [scores.get(c, 0.0) for c in classes], width, label=MODEL_LABELS.get(model, model))
+        ax.bar(x + i * width, [scores.get(c, 0.0) for c in classes], width, label=model_label(model))
     ax.set_xticks(x + width * (len(per_class) - 1) / 2, classes, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("DS (KL, nats)")
     ax.legend(fontsize=7)
@@ -62,7 +62,7 @@ def tsne_grid(features: dict[str, dict[str, np.ndarray]], title: str, path: Path
         keep = np.random.default_rng(0).permutation(len(arrays["labels"]))[:points]
         emb = tsne(arrays["features"][keep], perplexity)
         ax.scatter(emb[:, 0], emb[:, 1], c=arrays["labels"][keep], cmap="tab10", s=8)
-        ax.set_title(MODEL_LABELS.get(model, model), fontsize=8)
+        ax.set_title(model_label(model), fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=9)
@@ -81,7 +81,7 @@ def bias_sweep(series: dict[str, dict[str, list[tuple[float, float, float]]]], p
     for ax, measure in zip(axes[0], measures):
         for model, by_measure in series.items():
             bias, mean, std = zip(*sorted(by_measure[measure]))
-            ax.errorbar(bias, mean, yerr=std, marker="o", capsize=3, label=MODEL_LABELS.get(model, model))
+            ax.errorbar(bias, mean, yerr=std, marker="o", capsize=3, label=model_label(model))
         ax.set(xlabel="benchmark bias", ylabel=measure)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
-from pipelines.report.table import MODEL_LABELS, Column, columns
+from pipelines.report.table import VARIANT, Column, columns, model_label
 
 MEAN_PROBE = "transfer/mean_linear_probe_acc1"
 BASELINES = ("baseline", "continued")
@@ -60,21 +60,33 @@ def margin(drl: Stat, ref: Stat) -> tuple[float, float]:
     return gain, (gain / spread if spread > 0 else float("inf") if gain > 0 else float("-inf"))
 
 
+def is_drl(model: str) -> bool:
+    return model.partition(VARIANT)[0] not in BASELINES
+
+
+def references(model: str, agg: dict) -> list[str]:
+    """What a DRL model must beat: the baseline, the continued baseline and, for a study variant,
+    the continued baseline of that variant (the same extra epochs) when it has one."""
+    variant = model.partition(VARIANT)[2]
+    refs = [*BASELINES, f"continued{VARIANT}{variant}" if variant else ""]
+    return [r for r in refs if r in agg]
+
+
 def goal_rows(agg: dict[str, dict[str, Stat]]) -> tuple[list[str], list[str]]:
     """The goal table (one row per DRL model and reference) and the models that meet the goal."""
     lines = ["| DRL model | vs | " + " | ".join(c.title for c in GOAL) + " | beats by > 2 std on all |",
              "|" + "---|" * (len(GOAL) + 3)]
     winners = []
-    for model in [m for m in agg if m not in BASELINES]:
+    for model in filter(is_drl, agg):
         beats_all = True
-        for ref in [r for r in BASELINES if r in agg]:
+        for ref in references(model, agg):
             cells, ok = [], True
             for col in GOAL:
                 gain, sigmas = margin(agg[model][col.metric], agg[ref][col.metric])
                 ok &= sigmas > 2
                 cells.append(f"{gain:+.3f} ({sigmas:+.1f} std)")
             beats_all &= ok
-            lines.append(f"| {MODEL_LABELS.get(model, model)} | {MODEL_LABELS.get(ref, ref)} | "
+            lines.append(f"| {model_label(model)} | {model_label(ref)} | "
                          + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
         if beats_all:
             winners.append(model)
@@ -83,14 +95,14 @@ def goal_rows(agg: dict[str, dict[str, Stat]]) -> tuple[list[str], list[str]]:
 
 def provenance(groups: dict[float, list[dict]]) -> list[str]:
     """How the studies were run: command, wall time and machine of each."""
-    lines = ["| bias | seed | command | wall time (min) |", "|---|---|---|---|"]
-    machines = sorted({s["machine"] or "(not recorded)" for g in groups.values() for s in g})
+    lines = ["| bias | seed | variant | command | wall time (min) |", "|---|---|---|---|---|"]
+    runs = [(bias, s) for bias, g in groups.items() for main in g for s in [main, *main.get("variants", [])]]
+    machines = sorted({s["machine"] or "(not recorded)" for _, s in runs})
     total = 0.0
-    for bias, group in groups.items():
-        for s in sorted(group, key=lambda s: s["seed"]):
-            total += s["wall_s"]
-            command = f"`{s['command']}`" if s["command"] else "(not recorded)"
-            lines.append(f"| {bias:g} | {s['seed']} | {command} | {s['wall_s'] / 60:.1f} |")
+    for bias, s in sorted(runs, key=lambda r: (r[0], r[1]["variant"], r[1]["seed"])):
+        total += s["wall_s"]
+        command = f"`{s['command']}`" if s["command"] else "(not recorded)"
+        lines.append(f"| {bias:g} | {s['seed']} | {s['variant'] or '-'} | {command} | {s['wall_s'] / 60:.1f} |")
     return lines + ["", f"Total wall time of the studies: {total / 3600:.2f} h.", "",
                     "Machine: " + "; ".join(machines) + "."]
 
@@ -108,7 +120,7 @@ def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, d
     seeds = ", ".join(str(s["seed"]) for s in sorted(group, key=lambda s: s["seed"]))
     agg = stats(group, cols + [GOAL[-1]])
     goal, winners = goal_rows(agg)
-    verdict = (f"Goal met by: {', '.join(MODEL_LABELS.get(m, m) for m in winners)}." if winners else
+    verdict = (f"Goal met by: {', '.join(model_label(m) for m in winners)}." if winners else
                "Goal not met: no DRL model beats both the baseline and the continued baseline by more than "
                "2 std on all three measures.")
     lines = [f"## Benchmark bias {bias:g}: mean ± std over seeds {seeds}", "",
@@ -141,8 +153,7 @@ def copy_figures(study: dict, folder: Path) -> list[str]:
 
 def best_drl(agg: dict[str, dict[str, Stat]]) -> str:
     """The DRL model with the highest mean out-of-context accuracy."""
-    drl = [m for m in agg if m not in BASELINES]
-    return max(drl, key=lambda m: agg[m]["eval/acc1_out_of_context"].mean)
+    return max(filter(is_drl, agg), key=lambda m: agg[m]["eval/acc1_out_of_context"].mean)
 
 
 def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path) -> list[str]:
@@ -156,7 +167,7 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
         for m in models:
             cells = [f"{agg[m][c.metric].mean:.3f} ± {agg[m][c.metric].std:.3f} (n={agg[m][c.metric].n})"
                      for c in metrics]
-            lines.append(f"| {bias:g} | {MODEL_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {bias:g} | {model_label(m)} | " + " | ".join(cells) + " |")
     series = {m: {c.title: [(b, a[m][c.metric].mean, a[m][c.metric].std) for b, a in aggs.items()] for c in metrics}
               for m in models}
     bias_sweep(series, figure)
@@ -185,7 +196,7 @@ def render(stores: list[Path], out: Path, argv: list[str]) -> str:
               *[f"![{n}]({figures.name}/{n})" for n in names], ""]
     if len(groups) > 1:
         best = best_drl(aggs[main_bias])
-        lines += [f"## Bias sweep: baseline and {MODEL_LABELS.get(best, best)} (best out of context at bias "
+        lines += [f"## Bias sweep: baseline and {model_label(best)} (best out of context at bias "
                   f"{main_bias:g})", "", *sweep(aggs, best, figures / "bias_sweep.png")]
     return "\n".join(lines)
 

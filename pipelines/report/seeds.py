@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from pipelines.report.table import MODEL_LABELS, Column, TableLayout, columns
+from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order
 
 EXPERIMENT = "drl-study"
 
@@ -61,26 +61,36 @@ def read_store(store: Path) -> list[dict]:
                and r.info.status == "FINISHED"]
     return [{"run": r.info.run_id, "start": r.info.start_time, "store": str(store),
              "seed": int(r.data.params["seed"]), "bias": float(r.data.params["benchmark.bias"]),
+             "variant": r.data.params.get("variant", ""),
              "wall_s": (r.info.end_time - r.info.start_time) / 1000, "command": r.data.tags.get("drl.command", ""),
              "machine": r.data.tags.get("drl.machine", ""), "models": stage_metrics(children[r.info.run_id])}
             for r in studies]
 
 
 def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:
-    """Per bias, the newest finished study of each seed."""
-    keep: dict[tuple[float, int], dict] = {}
+    """Per bias, the newest finished study of each seed, with the models of that seed's study
+    variants (``variant`` set) folded in as ``<model>@<variant>`` (all but the shared baseline)."""
+    keep: dict[tuple[float, str, int], dict] = {}
     for s in sorted(studies, key=lambda s: s["start"]):
-        keep[(s["bias"], s["seed"])] = s
+        keep[(s["bias"], s["variant"], s["seed"])] = s
     out: dict[float, list[dict]] = defaultdict(list)
-    for (bias, _), s in sorted(keep.items()):
-        out[bias].append(s)
+    for (bias, variant, seed), s in sorted(keep.items()):
+        if not variant:
+            out[bias].append(s)
+    for (bias, variant, seed), s in sorted(keep.items()):
+        if variant:
+            main = next((m for m in out.get(bias, []) if m["seed"] == seed), None)
+            if main is None:
+                raise ValueError(f"study {s['run']} (variant {variant!r}, seed {seed}, bias {bias:g}, {s['store']}): "
+                                 "no study without a variant for that seed and bias to compare it with")
+            main["models"].update({f"{m}{VARIANT}{variant}": v for m, v in s["models"].items() if m != "baseline"})
+            main["variants"] = main.get("variants", []) + [s]
     return dict(out)
 
 
 def aggregate(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, tuple[float, float, int]]]:
     """model → metric → (mean, sample std, seeds). Every study must have every model and metric."""
-    models = sorted({m for s in studies for m in s["models"]}, key=lambda m: list(MODEL_LABELS).index(m)
-                    if m in MODEL_LABELS else len(MODEL_LABELS))
+    models = sorted({m for s in studies for m in s["models"]}, key=model_order)
     out: dict[str, dict[str, tuple[float, float, int]]] = {}
     for model in models:
         out[model] = {}
@@ -113,7 +123,7 @@ def markdown(agg: dict[str, dict[str, tuple[float, float, int]]], cols: list[Col
     lines = ["| model | " + " | ".join(c.title for c in cols) + " |", "|" + "---|" * (len(cols) + 1)]
     for model, metrics in agg.items():
         cells = [f"{metrics[c.metric][0]:.3f} ± {metrics[c.metric][1]:.3f}" for c in cols]
-        lines.append(f"| {MODEL_LABELS.get(model, model)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model_label(model)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

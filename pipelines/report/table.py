@@ -14,6 +14,21 @@ MODEL_LABELS = {
 }
 
 
+VARIANT = "@"  # "static_inputs@per_sample": a model of the study variant "per_sample"
+
+
+def model_label(model: str) -> str:
+    """A model's name in tables and figures, its study variant (if any) in brackets."""
+    base, _, variant = model.partition(VARIANT)
+    return MODEL_LABELS.get(base, base) + (f" [{variant}]" if variant else "")
+
+
+def model_order(model: str) -> tuple[int, str]:
+    """Sort key: the paper's model order, each model's variants after it."""
+    base, _, variant = model.partition(VARIANT)
+    return (list(MODEL_LABELS).index(base) if base in MODEL_LABELS else len(MODEL_LABELS), variant)
+
+
 @dataclass(frozen=True)
 class Column:
     """A table column: its title, the metric it shows and, optionally, a ± metric."""
@@ -79,5 +94,5 @@ def markdown_table(rows: dict[str, dict[str, float]], cols: list[Column]) -> str
     lines = [head, "|" + "---|" * (len(cols) + 1)]
     for model, metrics in rows.items():
         cells = [_cell(metrics, c) for c in cols]
-        lines.append(f"| {MODEL_LABELS.get(model, model)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model_label(model)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -27,7 +27,7 @@ def test_results_page_tables_goal_figures_and_sweep(tmp_path):
     assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
     text = out.read_text()
     assert f"`python -m pipelines.report.results --store {tmp_path} --out {out}`" in text
-    assert "| 0.85 | 2 | `python pipelines/full_study.py --set seed=2` |" in text and "test machine" in text
+    assert "| 0.85 | 2 | - | `python pipelines/full_study.py --set seed=2` |" in text and "test machine" in text
 
     section = table_after(text, "## Benchmark bias 0.85: mean ± std over seeds 0, 1, 2")
     values = [0.4 + o for o in OFFSETS["static_inputs"]]
@@ -49,6 +49,28 @@ def test_results_page_tables_goal_figures_and_sweep(tmp_path):
 
     assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
     assert out.read_text() == text  # the store reproduces the page
+
+
+def test_a_study_variant_is_a_row_of_its_own_against_the_shared_baseline(tmp_path):
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    remedy = [(seed, 0.85, {"baseline": 0.0, "adversarial": 0.2 + 0.01 * seed}, None, "longer") for seed in range(3)]
+    make_store(tmp_path, studies(0.85) + remedy, figures)
+    out = tmp_path / "RESULTS.md"
+    assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| 0.85 | 1 | longer | `python pipelines/full_study.py --set seed=1` |" in text
+    assert cell(table_after(text, "### Source"), "Alg. 1: adversarial augmentation [longer]", "acc out of context") == \
+        "0.610 ± 0.010"
+    goal = [line for line in table_after(text, "### Goal check").splitlines()
+            if line.startswith("| Alg. 1: adversarial augmentation [longer]")]
+    assert len(goal) == 2 and "+0.200 (+20.0 std)" in goal[0] and goal[0].endswith("| yes |")
+    assert "Baseline (supervised) [longer]" not in text  # the variant shares the baseline
+
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    make_store(lonely, [(5, 0.85, {"baseline": 0.0}, None, "longer")], figures)
+    assert main(["--store", str(lonely), "--out", str(tmp_path / "x.md")]) == 2
 
 
 def test_no_goal_and_a_missing_metric(tmp_path, capsys):

@@ -18,16 +18,18 @@ METRICS = {
 
 
 def make_store(folder, studies, figures=None):
-    """``studies``: (seed, bias, {model: offset}, drop) → a parent run per study with stage runs
-    whose metrics are METRICS + offset; ``drop`` names a (stage, metric) to leave out. With a
+    """``studies``: (seed, bias, {model: offset}, drop[, variant]) → a parent run per study with
+    stage runs whose metrics are METRICS + offset; ``drop`` names a (stage, metric) to leave out. With a
     ``figures`` folder, each study logs stand-in report figures (their text names the seed)."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
     exp = client.create_experiment("drl-study", artifact_location=(folder / "mlartifacts").as_uri())
-    for seed, bias, offsets, drop in studies:
+    for seed, bias, offsets, drop, *variant in studies:
         parent = client.create_run(exp, run_name="study")
         client.log_param(parent.info.run_id, "seed", seed)
+        if variant:
+            client.log_param(parent.info.run_id, "variant", variant[0])
         client.log_param(parent.info.run_id, "benchmark.bias", bias)
         client.set_tag(parent.info.run_id, "drl.command", f"python pipelines/full_study.py --set seed={seed}")
         client.set_tag(parent.info.run_id, "drl.machine", "test machine")
