@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
-from pipelines.report.table import VARIANT, Column, columns, model_label
+from pipelines.report.table import VARIANT, Column, columns, model_label, model_order
 
 MEAN_PROBE = "transfer/mean_linear_probe_acc1"
 BASELINES = ("baseline", "continued")
@@ -130,7 +130,11 @@ def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, d
              markdown(aggregate(group, transfer), transfer), "",
              "### Goal check", "",
              "Gain of each DRL model over each reference (difference of the means), and that gain in units "
-             "of the larger of the two standard deviations over seeds.", "", *goal, "", verdict, ""]
+             "of the larger of the two standard deviations over seeds.", "", *goal, "", verdict, "",
+             "### Training terms", "",
+             "Each model's loss terms and training accuracy at its first and last epoch (mean ± std over "
+             "seeds; the DRL models and the control start from the baseline's last epoch).", "",
+             *training_terms(group), ""]
     return lines, agg
 
 
@@ -149,6 +153,41 @@ def copy_figures(study: dict, folder: Path) -> list[str]:
             names.append(f"seed{study['seed']}_{name}")
             shutil.copyfile(client.download_artifacts(study["run"], f"report/{name}", tmp), folder / names[-1])
     return names
+
+
+def term_histories(study: dict) -> dict[str, dict[str, tuple[float, float]]]:
+    """model → training term → (value at the first epoch, at the last), from the run that
+    trained the model (a reused stage's run points to it by the stage key)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{Path(study['store']) / 'mlflow.db'}")
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for model, run_id in study["trained"].items():
+        out[model] = {}
+        for key in sorted(client.get_run(run_id).data.metrics):
+            if key.startswith("train/") and key not in ("train/lr", "train/resumptions"):
+                history = sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)
+                out[model][key] = (history[0].value, history[-1].value)
+    return out
+
+
+def training_terms(group: list[dict]) -> list[str]:
+    """Each model's training terms (loss parts, training accuracy) at its first and last epoch,
+    mean ± std over seeds: what the DRL objectives did while training."""
+    values: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for study in group:
+        for model, terms in term_histories(study).items():
+            for key, pair in terms.items():
+                values.setdefault((model, key), []).append(pair)
+    lines = ["| model | term | first epoch | last epoch |", "|---|---|---|---|"]
+    for (model, key), pairs in sorted(values.items(), key=lambda kv: (model_order(kv[0][0]), kv[0][1])):
+        cells = []
+        for i in (0, 1):
+            vals = [p[i] for p in pairs]
+            std = statistics.stdev(vals) if len(vals) > 1 else float("nan")
+            cells.append(f"{statistics.fmean(vals):.4f} ± {std:.4f}")
+        lines.append(f"| {model_label(model)} | {key[len('train/'):]} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def best_drl(agg: dict[str, dict[str, Stat]]) -> str:
@@ -174,8 +213,9 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
     return lines + ["", f"![bias sweep]({figure.parent.name}/{figure.name})", ""]
 
 
-def render(stores: list[Path], out: Path, argv: list[str]) -> str:
-    """The whole page; figures go to ``<out's folder>/results/``."""
+def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = None) -> str:
+    """The whole page; figures go to ``<out's folder>/results/``; ``notes`` (hand-written
+    reading of the numbers) are appended as they are."""
     studies = with_mean_probe([s for store in stores for s in read_store(store)])
     if not studies:
         raise ValueError(f"no finished study run in {', '.join(map(str, stores))}")
@@ -198,6 +238,8 @@ def render(stores: list[Path], out: Path, argv: list[str]) -> str:
         best = best_drl(aggs[main_bias])
         lines += [f"## Bias sweep: baseline and {model_label(best)} (best out of context at bias "
                   f"{main_bias:g})", "", *sweep(aggs, best, figures / "bias_sweep.png")]
+    if notes is not None:
+        lines += [notes.read_text().rstrip(), ""]
     return "\n".join(lines)
 
 
@@ -206,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--store", action="append", required=True, help="a study output folder (holds mlflow.db)")
     p.add_argument("--out", default="docs/RESULTS.md", help="the page to write (figures go beside it, in results/)")
+    p.add_argument("--notes", help="a Markdown file appended as it is (the reading of the numbers)")
     args = p.parse_args(argv)
     out = Path(args.out)
     try:
-        text = render([Path(s) for s in args.store], out, argv)
+        text = render([Path(s) for s in args.store], out, argv, Path(args.notes) if args.notes else None)
     except (FileNotFoundError, ValueError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

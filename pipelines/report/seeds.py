@@ -53,17 +53,23 @@ def read_store(store: Path) -> list[dict]:
         raise ValueError(f"{db}: no experiment {EXPERIMENT!r}")
     runs = client.search_runs([exp.experiment_id], max_results=50000)
     children: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    trained: dict[str, dict[str, str]] = defaultdict(dict)  # study → pretrain model → the run that trained it
+    by_key = {r.data.tags["drl.key"]: r.info.run_id for r in runs
+              if "drl.key" in r.data.tags and r.data.tags.get("drl.cached") != "true"}
     for r in runs:
         parent = r.data.tags.get("mlflow.parentRunId")
         if parent:
             children[parent][r.info.run_name] = r.data.metrics
+            if r.info.run_name.startswith("pretrain/") and r.data.tags.get("drl.key") in by_key:
+                trained[parent][r.info.run_name.split("/", 1)[1]] = by_key[r.data.tags["drl.key"]]
     studies = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and "drl.kind" not in r.data.tags
                and r.info.status == "FINISHED"]
     return [{"run": r.info.run_id, "start": r.info.start_time, "store": str(store),
              "seed": int(r.data.params["seed"]), "bias": float(r.data.params["benchmark.bias"]),
              "variant": r.data.params.get("variant", ""),
              "wall_s": (r.info.end_time - r.info.start_time) / 1000, "command": r.data.tags.get("drl.command", ""),
-             "machine": r.data.tags.get("drl.machine", ""), "models": stage_metrics(children[r.info.run_id])}
+             "machine": r.data.tags.get("drl.machine", ""), "models": stage_metrics(children[r.info.run_id]),
+             "trained": trained[r.info.run_id]}
             for r in studies]
 
 
@@ -84,6 +90,7 @@ def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:
                 raise ValueError(f"study {s['run']} (variant {variant!r}, seed {seed}, bias {bias:g}, {s['store']}): "
                                  "no study without a variant for that seed and bias to compare it with")
             main["models"].update({f"{m}{VARIANT}{variant}": v for m, v in s["models"].items() if m != "baseline"})
+            main["trained"].update({f"{m}{VARIANT}{variant}": v for m, v in s["trained"].items() if m != "baseline"})
             main["variants"] = main.get("variants", []) + [s]
     return dict(out)
 

@@ -38,6 +38,11 @@ def make_store(folder, studies, figures=None):
                 (figures / name).write_bytes(f"{name} of seed {seed}".encode())
             client.log_artifacts(parent.info.run_id, str(figures), "report")
         for model, offset in offsets.items():
+            trained = client.create_run(exp, run_name=f"pretrain/{model}", tags={
+                "mlflow.parentRunId": parent.info.run_id, "drl.key": f"{model}-{seed}-{variant}"})
+            for epoch, value in enumerate((2.0, 1.0)):  # a training term's per-epoch history
+                client.log_metric(trained.info.run_id, "train/ce", value + offset, step=epoch)
+            client.set_terminated(trained.info.run_id)
             for stage, metrics in METRICS.items():
                 name = stage.format(m=model)
                 run = client.create_run(exp, run_name=name, tags={"mlflow.parentRunId": parent.info.run_id})
