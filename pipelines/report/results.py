@@ -54,9 +54,12 @@ def stats(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, Stat]]
 
 
 def margin(drl: Stat, ref: Stat) -> tuple[float, float]:
-    """The DRL model's gain over a reference and that gain in units of the larger of the two stds."""
+    """The DRL model's gain over a reference and that gain in units of the larger of the two stds
+    (NaN with fewer than 2 seeds: no spread to compare with)."""
     gain = drl.mean - ref.mean
     spread = max(drl.std, ref.std)
+    if min(drl.n, ref.n) < 2:
+        return gain, float("nan")
     return gain, (gain / spread if spread > 0 else float("inf") if gain > 0 else float("-inf"))
 
 
@@ -84,7 +87,7 @@ def goal_rows(agg: dict[str, dict[str, Stat]]) -> tuple[list[str], list[str]]:
             for col in GOAL:
                 gain, sigmas = margin(agg[model][col.metric], agg[ref][col.metric])
                 ok &= sigmas > 2
-                cells.append(f"{gain:+.3f} ({sigmas:+.1f} std)")
+                cells.append(f"{gain:+.3f} ({sigmas:+.1f} std)" if sigmas == sigmas else f"{gain:+.3f} (1 seed)")
             beats_all &= ok
             lines.append(f"| {model_label(model)} | {model_label(ref)} | "
                          + " | ".join(cells) + f" | {'yes' if ok else 'no'} |")
@@ -123,6 +126,8 @@ def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, d
     verdict = (f"Goal met by: {', '.join(model_label(m) for m in winners)}." if winners else
                "Goal not met: no DRL model beats both the baseline and the continued baseline by more than "
                "2 std on all three measures.")
+    if len(group) < 2:
+        verdict = "One seed: no spread over seeds, so the goal cannot be assessed."
     lines = [f"## Benchmark bias {bias:g}: mean ± std over seeds {seeds}", "",
              "### Source test sets (accuracy, dynamic score, agreement, frozen/shuffled-frame probes)", "",
              markdown(aggregate(group, source), source), "",
@@ -166,7 +171,8 @@ def term_histories(study: dict) -> dict[str, dict[str, tuple[float, float]]]:
         out[model] = {}
         for key in sorted(client.get_run(run_id).data.metrics):
             if key.startswith("train/") and key not in ("train/lr", "train/resumptions"):
-                history = sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)
+                # steps are epochs; a stage also logs its summary at step 0, after epoch 0
+                history = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
                 out[model][key] = (history[0].value, history[-1].value)
     return out
 

@@ -93,3 +93,13 @@ def test_no_goal_and_a_missing_metric(tmp_path, capsys):
                figures)
     assert main(["--store", str(tmp_path / "b"), "--out", str(tmp_path / "b.md")]) == 2
     assert "seed 1" in capsys.readouterr().err and not (tmp_path / "b.md").exists()
+
+
+def test_one_seed_meets_no_goal(tmp_path):
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    make_store(tmp_path, studies(0.85)[:1], figures)
+    out = tmp_path / "RESULTS.md"
+    assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "+0.100 (1 seed)" in text and "the goal cannot be assessed" in text
