@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
 
 from pipelines import tracking  # noqa: E402
 from pipelines.driver import parse_sets, provenance, resolve_output, run_locked  # noqa: E402
-from pipelines.config.loader import ConfigError, load_config, save_config, to_dict  # noqa: E402
+from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
 from pipelines.study_graph import build_study  # noqa: E402
@@ -53,7 +53,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "(keys the config file sets keep their value)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override one config value by its dotted name, e.g. --set seed=1 (repeatable)")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                   help="run the study once per seed, one after the other, into one output folder")
+    p.add_argument("--biases", type=float, nargs="+", metavar="BIAS",
+                   help="and once per benchmark bias (the bias sweep); with --seeds, every pair")
     return p.parse_args(argv)
+
+
+def plan(cfg: StudyConfig, seeds: list[int] | None, biases: list[float] | None) -> list[StudyConfig]:
+    """One study config per (bias, seed), biases outer; the config's own seed and bias if not given."""
+    return [with_values(cfg, {"seed": seed, "benchmark.bias": bias})
+            for bias in biases or [cfg.benchmark.bias] for seed in seeds or [cfg.seed]]
 
 
 def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
@@ -102,14 +112,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cfg = load_config(StudyConfig, args.config, parse_sets(args.set), presets=SMOKE if args.smoke else None)
+        studies = plan(cfg, args.seeds, args.biases)
     except (ConfigError, ValueError) as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
     out = resolve_output(args.output_dir, cfg.output_dir)
 
     def body() -> int:
-        save_config(cfg, out / "config.yaml")
-        return run_study(cfg, out, args.smoke)
+        for i, study in enumerate(studies):
+            if len(studies) > 1:
+                print(f"[study] {i + 1}/{len(studies)}: seed {study.seed}, bias {study.benchmark.bias:g}", flush=True)
+            save_config(study, out / "config.yaml")
+            status = run_study(study, out, args.smoke)
+            if status:
+                return status
+        return 0
 
     return run_locked(out, "study", body)
 

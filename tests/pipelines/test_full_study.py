@@ -94,7 +94,7 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     assert all(f"| {MODEL_LABELS[m]} |" in text for m in MODELS) and "### Goal check" in text
     assert (page.parent / "results" / "seed0_tsne.png").stat().st_size > 1000
 
-    status, logs = submit(client, out)
+    status, logs = submit(client, out, extra="--seeds 0")  # the same study, through the seed loop
     assert status == "SUCCEEDED", logs[-4000:]
     parents, children = study_runs(out)
     second = parents[-1]
@@ -103,6 +103,18 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     trained = [n for n, r in rerun.items() if n.split("/")[0] in ("pretrain", "dynamic_score", "finetune")
                and r.data.tags.get("drl.cached") != "true"]
     assert trained == [] and len(rerun) == len(runs)
+
+
+def test_seeds_and_biases_plan_one_study_per_pair():
+    from pipelines.config.loader import load_config
+    from pipelines.config.schema import StudyConfig
+    from pipelines.full_study import plan
+
+    cfg = load_config(StudyConfig, None, {"seed": 7})
+    assert [(c.seed, c.benchmark.bias) for c in plan(cfg, None, None)] == [(7, cfg.benchmark.bias)]
+    pairs = [(c.seed, c.benchmark.bias) for c in plan(cfg, [0, 1], [0.0, 0.5])]
+    assert pairs == [(0, 0.0), (1, 0.0), (0, 0.5), (1, 0.5)]
+    assert plan(cfg, [2], None)[0].algorithm == cfg.algorithm
 
 
 def test_config_errors_stop_the_study_before_anything_runs(tmp_path):
@@ -117,7 +129,8 @@ def test_config_errors_stop_the_study_before_anything_runs(tmp_path):
                             message)
     for sets, message in [(["--set", "algorithm.lam=high"], "algorithm.lam: expected float, got 'high'"),
                           (["--set", "seed"], "--set 'seed': expected key.path=value"),
-                          (["--set", "benchmark.biass=0.5"], "benchmark.biass: unknown key")]:
+                          (["--set", "benchmark.biass=0.5"], "benchmark.biass: unknown key"),
+                          (["--biases", "0.5", "1.5"], "benchmark.bias: must lie in [0, 1], got 1.5")]:
         assert_config_error("pipelines/full_study.py", [*sets, "--output-dir", str(tmp_path / "out")], message)
     assert not (tmp_path / "out").exists()
 
