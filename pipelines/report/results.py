@@ -98,7 +98,7 @@ def goal_rows(agg: dict[str, dict[str, Stat]]) -> tuple[list[str], list[str]]:
 
 def provenance(groups: dict[float, list[dict]]) -> list[str]:
     """How the studies were run: command, wall time and machine of each."""
-    lines = ["| bias | seed | variant | command | wall time (min) |", "|---|---|---|---|---|"]
+    lines = ["| bias | seed | variant | driver command | wall time (min) |", "|---|---|---|---|---|"]
     runs = [(bias, s) for bias, g in groups.items() for main in g for s in [main, *main.get("variants", [])]]
     machines = sorted({s["machine"] or "(not recorded)" for _, s in runs})
     total = 0.0
