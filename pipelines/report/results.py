@@ -17,6 +17,7 @@ import shlex
 import statistics
 import sys
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
@@ -27,6 +28,7 @@ BASELINES = ("baseline", "continued")
 GOAL = (Column("DS in context", "ds/kl_in_context"), Column("acc out of context", "eval/acc1_out_of_context"),
         Column("mean linear probe", MEAN_PROBE))
 FIGURES = ("tsne.png", "ds_per_class.png")
+Compare = Callable[[str, str, str], tuple[float, float]]  # (model, reference, metric) → (gain, gain in stds)
 
 
 @dataclass(frozen=True)
@@ -53,39 +55,54 @@ def stats(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, Stat]]
     return {m: {k: Stat(*v) for k, v in metrics.items()} for m, metrics in aggregate(studies, cols).items()}
 
 
-def margin(drl: Stat, ref: Stat) -> tuple[float, float]:
-    """The DRL model's gain over a reference and that gain in units of the larger of the two stds
-    (NaN with fewer than 2 seeds: no spread to compare with)."""
-    gain = drl.mean - ref.mean
-    spread = max(drl.std, ref.std)
-    if min(drl.n, ref.n) < 2:
-        return gain, float("nan")
-    return gain, (gain / spread if spread > 0 else float("inf") if gain > 0 else float("-inf"))
-
-
 def is_drl(model: str) -> bool:
     return model.partition(VARIANT)[0] not in BASELINES
 
 
-def references(model: str, agg: dict) -> list[str]:
+def references(model: str, models: list[str]) -> list[str]:
     """What a DRL model must beat: the baseline, the continued baseline and, for a study variant,
     the continued baseline of that variant (the same extra epochs) when it has one."""
     variant = model.partition(VARIANT)[2]
     refs = [*BASELINES, f"continued{VARIANT}{variant}" if variant else ""]
-    return [r for r in refs if r in agg]
+    return [r for r in refs if r in models]
 
 
-def goal_rows(agg: dict[str, dict[str, Stat]]) -> tuple[list[str], list[str]]:
+def in_stds(gain: float, spread: float, n: int) -> float:
+    """``gain`` in units of ``spread`` (NaN with fewer than 2 seeds: no spread to compare with)."""
+    if n < 2:
+        return float("nan")
+    return gain / spread if spread > 1e-12 else float("inf") if gain > 0 else float("-inf")
+
+
+def unpaired(agg: dict[str, dict[str, Stat]]) -> Compare:
+    """Gain = difference of the means; spread = the larger of the two stds over seeds."""
+    def compare(model: str, ref: str, metric: str) -> tuple[float, float]:
+        a, b = agg[model][metric], agg[ref][metric]
+        return a.mean - b.mean, in_stds(a.mean - b.mean, max(a.std, b.std), min(a.n, b.n))
+    return compare
+
+
+def paired(group: list[dict]) -> Compare:
+    """Gain = mean over seeds of (model − reference) within a seed (each DRL model continues its
+    own seed's baseline); spread = the std of those differences."""
+    def compare(model: str, ref: str, metric: str) -> tuple[float, float]:
+        diffs = [s["models"][model][metric] - s["models"][ref][metric] for s in group]
+        gain = statistics.fmean(diffs)
+        return gain, in_stds(gain, statistics.stdev(diffs) if len(diffs) > 1 else 0.0, len(diffs))
+    return compare
+
+
+def goal_rows(models: list[str], compare: Compare) -> tuple[list[str], list[str]]:
     """The goal table (one row per DRL model and reference) and the models that meet the goal."""
     lines = ["| DRL model | vs | " + " | ".join(c.title for c in GOAL) + " | beats by > 2 std on all |",
              "|" + "---|" * (len(GOAL) + 3)]
     winners = []
-    for model in filter(is_drl, agg):
+    for model in filter(is_drl, models):
         beats_all = True
-        for ref in references(model, agg):
+        for ref in references(model, models):
             cells, ok = [], True
             for col in GOAL:
-                gain, sigmas = margin(agg[model][col.metric], agg[ref][col.metric])
+                gain, sigmas = compare(model, ref, col.metric)
                 ok &= sigmas > 2
                 cells.append(f"{gain:+.3f} ({sigmas:+.1f} std)" if sigmas == sigmas else f"{gain:+.3f} (1 seed)")
             beats_all &= ok
@@ -94,6 +111,15 @@ def goal_rows(agg: dict[str, dict[str, Stat]]) -> tuple[list[str], list[str]]:
         if beats_all:
             winners.append(model)
     return lines, winners
+
+
+def verdict(winners: list[str], seeds: int) -> str:
+    if seeds < 2:
+        return "One seed: no spread over seeds, so the goal cannot be assessed."
+    if winners:
+        return f"Goal met by: {', '.join(model_label(m) for m in winners)}."
+    return ("Goal not met: no DRL model beats both the baseline and the continued baseline by more than 2 std "
+            "on all three measures.")
 
 
 def provenance(groups: dict[float, list[dict]]) -> list[str]:
@@ -122,12 +148,8 @@ def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, d
     source, transfer = split_columns(cols)
     seeds = ", ".join(str(s["seed"]) for s in sorted(group, key=lambda s: s["seed"]))
     agg = stats(group, cols + [GOAL[-1]])
-    goal, winners = goal_rows(agg)
-    verdict = (f"Goal met by: {', '.join(model_label(m) for m in winners)}." if winners else
-               "Goal not met: no DRL model beats both the baseline and the continued baseline by more than "
-               "2 std on all three measures.")
-    if len(group) < 2:
-        verdict = "One seed: no spread over seeds, so the goal cannot be assessed."
+    goal, winners = goal_rows(list(agg), unpaired(agg))
+    goal_paired, winners_paired = goal_rows(list(agg), paired(group))
     lines = [f"## Benchmark bias {bias:g}: mean ± std over seeds {seeds}", "",
              "### Source test sets (accuracy, dynamic score, agreement, frozen/shuffled-frame probes)", "",
              markdown(aggregate(group, source), source), "",
@@ -135,7 +157,11 @@ def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, d
              markdown(aggregate(group, transfer), transfer), "",
              "### Goal check", "",
              "Gain of each DRL model over each reference (difference of the means), and that gain in units "
-             "of the larger of the two standard deviations over seeds.", "", *goal, "", verdict, "",
+             "of the larger of the two standard deviations over seeds.", "", *goal, "",
+             verdict(winners, len(group)), "",
+             "Paired by seed (each DRL model and the control continue their own seed's baseline): the mean "
+             "over seeds of the within-seed difference, in units of the std of those differences.", "",
+             *goal_paired, "", verdict(winners_paired, len(group)) + " (paired)", "",
              "### Training terms", "",
              "Each model's loss terms and training accuracy at its first and last epoch (mean ± std over "
              "seeds; the DRL models and the control start from the baseline's last epoch).", "",

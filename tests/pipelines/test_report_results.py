@@ -5,8 +5,9 @@ import statistics
 from pipelines.report.results import main
 from tests.pipelines.test_report_seeds import cell, make_store
 
-# Per seed, each model's offset on every metric: Alg. 3 gains 0.1 (10 std), Alg. 1 gains 0.01 (1 std).
-OFFSETS = {"baseline": [0.0, 0.01, 0.02], "continued": [0.005, 0.015, 0.025], "static_inputs": [0.1, 0.11, 0.12],
+# Per seed, each model's offset on every metric: Alg. 3 gains 0.1 (10 std, paired too: differences
+# 0.1, 0.11, 0.09), Alg. 1 gains 0.01 (1 std; paired: the same 0.01 every seed, so "infinitely" many).
+OFFSETS = {"baseline": [0.0, 0.01, 0.02], "continued": [0.005, 0.015, 0.025], "static_inputs": [0.1, 0.12, 0.11],
            "adversarial": [0.01, 0.02, 0.03]}
 
 
@@ -33,12 +34,16 @@ def test_results_page_tables_goal_figures_and_sweep(tmp_path):
     values = [0.4 + o for o in OFFSETS["static_inputs"]]
     assert cell(section, "Alg. 3: static inputs", "acc out of context") == \
         f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
-    goal = table_after(section, "### Goal check").split("### Training terms")[0]
+    goal, goal_paired = table_after(section, "### Goal check").split("### Training terms")[0].split("Paired by seed")
     rows = [line for line in goal.splitlines() if line.startswith("| Alg. 3")]
     assert len(rows) == 2 and all(line.endswith("| yes |") for line in rows)
     assert "+0.100 (+10.0 std)" in rows[0]  # vs the baseline: gain 0.1, both stds 0.01
     assert all(line.endswith("| no |") for line in goal.splitlines() if line.startswith("| Alg. 1"))
-    assert "Goal met by: Alg. 3: static inputs." in goal.split("## ")[0]
+    assert "Goal met by: Alg. 3: static inputs." in goal
+    paired_rows = [line for line in goal_paired.splitlines() if line.startswith("| Alg. 3")]
+    assert "+0.100 (+10.0 std)" in paired_rows[0] and paired_rows[0].endswith("| yes |")
+    alg1 = next(line for line in goal_paired.splitlines() if line.startswith("| Alg. 1"))
+    assert "+0.010 (+inf std)" in alg1 and "Goal met by: Alg. 1: adversarial augmentation, Alg. 3" in goal_paired
 
     terms = table_after(section, "### Training terms")
     assert "| Alg. 3: static inputs | ce | 2.1100 ± 0.0100 | 1.1100 ± 0.0100 |" in terms  # epochs 1 and last
@@ -65,7 +70,7 @@ def test_a_study_variant_is_a_row_of_its_own_against_the_shared_baseline(tmp_pat
     assert "| 0.85 | 1 | longer | `python pipelines/full_study.py --set seed=1` |" in text
     assert cell(table_after(text, "### Source"), "Alg. 1: adversarial augmentation [longer]", "acc out of context") == \
         "0.610 ± 0.010"
-    goal = [line for line in table_after(text, "### Goal check").split("### Training terms")[0].splitlines()
+    goal = [line for line in table_after(text, "### Goal check").split("Paired by seed")[0].splitlines()
             if line.startswith("| Alg. 1: adversarial augmentation [longer]")]
     assert len(goal) == 2 and "+0.200 (+20.0 std)" in goal[0] and goal[0].endswith("| yes |")
     assert "Baseline (supervised) [longer]" not in text  # the variant shares the baseline
