@@ -92,6 +92,12 @@ def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:
             main["models"].update({f"{m}{VARIANT}{variant}": v for m, v in s["models"].items() if m != "baseline"})
             main["trained"].update({f"{m}{VARIANT}{variant}": v for m, v in s["trained"].items() if m != "baseline"})
             main["variants"] = main.get("variants", []) + [s]
+    for bias, group in out.items():
+        for variant in sorted({v["variant"] for main in group for v in main.get("variants", [])}):
+            have = sorted(m["seed"] for m in group if any(v["variant"] == variant for v in m.get("variants", [])))
+            if len(have) != len(group):
+                raise ValueError(f"variant {variant!r} at bias {bias:g} finished seeds {have}, the study "
+                                 f"{sorted(m['seed'] for m in group)}: run its missing seeds (the same command)")
     return dict(out)
 
 

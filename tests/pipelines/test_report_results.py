@@ -59,7 +59,7 @@ def test_results_page_tables_goal_figures_and_sweep(tmp_path):
     assert out.read_text() == text  # the store reproduces the page
 
 
-def test_a_study_variant_is_a_row_of_its_own_against_the_shared_baseline(tmp_path):
+def test_a_study_variant_is_a_row_of_its_own_against_the_shared_baseline(tmp_path, capsys):
     figures = tmp_path / "figs"
     figures.mkdir()
     remedy = [(seed, 0.85, {"baseline": 0.0, "adversarial": 0.2 + 0.01 * seed}, None, "longer") for seed in range(3)]
@@ -74,6 +74,12 @@ def test_a_study_variant_is_a_row_of_its_own_against_the_shared_baseline(tmp_pat
             if line.startswith("| Alg. 1: adversarial augmentation [longer]")]
     assert len(goal) == 2 and "+0.200 (+20.0 std)" in goal[0] and goal[0].endswith("| yes |")
     assert "Baseline (supervised) [longer]" not in text  # the variant shares the baseline
+
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    make_store(partial, studies(0.85) + remedy[:2], figures)
+    assert main(["--store", str(partial), "--out", str(tmp_path / "p.md")]) == 2
+    assert "variant 'longer' at bias 0.85 finished seeds [0, 1], the study [0, 1, 2]" in capsys.readouterr().err
 
     lonely = tmp_path / "lonely"
     lonely.mkdir()
