@@ -1,7 +1,8 @@
 """The controlled study's results page (``docs/RESULTS.md``), computed from MLflow stores.
 
 ``python -m pipelines.report.results --store DIR [--store DIR ...] --out docs/RESULTS.md``
-reads every finished study in the stores (the newest per seed and benchmark bias), and writes:
+reads every finished study in the stores (the newest per seed, benchmark bias and study
+variant; a variant's models become rows of their own), and writes:
 how the studies were run (their commands, machine and wall time), per bias the seed-averaged
 tables of every model, the goal check (does a DRL algorithm beat both the baseline and the
 continued baseline by more than 2 std on DS, out-of-context accuracy and mean downstream
@@ -48,11 +49,6 @@ def with_mean_probe(studies: list[dict]) -> list[dict]:
             if probes:
                 metrics[MEAN_PROBE] = statistics.fmean(probes)
     return studies
-
-
-def stats(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, Stat]]:
-    """model → metric → Stat, for ``cols`` (an error names any study lacking one)."""
-    return {m: {k: Stat(*v) for k, v in metrics.items()} for m, metrics in aggregate(studies, cols).items()}
 
 
 def is_drl(model: str) -> bool:
@@ -147,14 +143,15 @@ def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, d
     cols = [Column(c.title, c.metric) for c in columns(layout_of(group))]
     source, transfer = split_columns(cols)
     seeds = ", ".join(str(s["seed"]) for s in sorted(group, key=lambda s: s["seed"]))
-    agg = stats(group, cols + [GOAL[-1]])
+    raw = aggregate(group, cols + [GOAL[-1]])  # transfer's columns end with the mean linear probe
+    agg = {m: {k: Stat(*v) for k, v in metrics.items()} for m, metrics in raw.items()}
     goal, winners = goal_rows(list(agg), unpaired(agg))
     goal_paired, winners_paired = goal_rows(list(agg), paired(group))
     lines = [f"## Benchmark bias {bias:g}: mean ± std over seeds {seeds}", "",
              "### Source test sets (accuracy, dynamic score, agreement, frozen/shuffled-frame probes)", "",
-             markdown(aggregate(group, source), source), "",
+             markdown(raw, source), "",
              "### Transfer (fine-tune and linear-probe accuracy per downstream dataset)", "",
-             markdown(aggregate(group, transfer), transfer), "",
+             markdown(raw, transfer), "",
              "### Goal check", "",
              "Gain of each DRL model over each reference (difference of the means), and that gain in units "
              "of the larger of the two standard deviations over seeds.", "", *goal, "",
