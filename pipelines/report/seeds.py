@@ -80,25 +80,36 @@ def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:
     for s in sorted(studies, key=lambda s: s["start"]):
         keep[(s["bias"], s["variant"], s["seed"])] = s
     out: dict[float, list[dict]] = defaultdict(list)
-    for (bias, variant, seed), s in sorted(keep.items()):
+    for (bias, variant, _), s in sorted(keep.items()):
         if not variant:
             out[bias].append(s)
-    for (bias, variant, seed), s in sorted(keep.items()):
+    for (bias, variant, _), s in sorted(keep.items()):
         if variant:
-            main = next((m for m in out.get(bias, []) if m["seed"] == seed), None)
-            if main is None:
-                raise ValueError(f"study {s['run']} (variant {variant!r}, seed {seed}, bias {bias:g}, {s['store']}): "
-                                 "no study without a variant for that seed and bias to compare it with")
-            main["models"].update({f"{m}{VARIANT}{variant}": v for m, v in s["models"].items() if m != "baseline"})
-            main["trained"].update({f"{m}{VARIANT}{variant}": v for m, v in s["trained"].items() if m != "baseline"})
-            main["variants"] = main.get("variants", []) + [s]
+            fold_variant(out.get(bias, []), s)
     for bias, group in out.items():
-        for variant in sorted({v["variant"] for main in group for v in main.get("variants", [])}):
-            have = sorted(m["seed"] for m in group if any(v["variant"] == variant for v in m.get("variants", [])))
-            if len(have) != len(group):
-                raise ValueError(f"variant {variant!r} at bias {bias:g} finished seeds {have}, the study "
-                                 f"{sorted(m['seed'] for m in group)}: run its missing seeds (the same command)")
+        check_variants(bias, group)
     return dict(out)
+
+
+def fold_variant(group: list[dict], variant: dict) -> None:
+    """Add a variant study's models (but the baseline) to its seed's study in ``group``."""
+    main = next((m for m in group if m["seed"] == variant["seed"]), None)
+    if main is None:
+        raise ValueError(f"study {variant['run']} (variant {variant['variant']!r}, seed {variant['seed']}, bias "
+                         f"{variant['bias']:g}, {variant['store']}): no study without a variant for that seed and "
+                         "bias to compare it with")
+    for key in ("models", "trained"):
+        main[key].update({f"{m}{VARIANT}{variant['variant']}": v for m, v in variant[key].items() if m != "baseline"})
+    main["variants"] = main.get("variants", []) + [variant]
+
+
+def check_variants(bias: float, group: list[dict]) -> None:
+    """Every variant at ``bias`` must have run every seed of the study."""
+    for name in sorted({v["variant"] for main in group for v in main.get("variants", [])}):
+        have = sorted(m["seed"] for m in group if any(v["variant"] == name for v in m.get("variants", [])))
+        if len(have) != len(group):
+            raise ValueError(f"variant {name!r} at bias {bias:g} finished seeds {have}, the study "
+                             f"{sorted(m['seed'] for m in group)}: run its missing seeds (the same command)")
 
 
 def aggregate(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, tuple[float, float, int]]]:
