@@ -75,3 +75,29 @@ def static_probe(video: nn.Module, loader, mode: str, device: torch.device,
     pv = clean if clean is not None else predict(video, loader, device, precision=precision)
     ps = predict(video, loader, device, transform=make_static, precision=precision)
     return dynamic_score(pv.logits, ps.logits, pv.labels)
+
+
+def ds_parts(video_logits: torch.Tensor, spatial_logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """Why DS is what it is: DS = H(p, q) − H(p), for logits V×K of the video model (p) and its
+    distilled spatial model (q) and labels V.
+
+    Returns the mean ``ds``, ``cross_entropy`` H(p, q) and ``video_entropy`` H(p) in nats,
+    ``spatial_entropy`` H(q), both models' top-1 accuracy and their ``agreement``; and DS over
+    the clips the video model gets right and wrong (``ds_video_right`` / ``ds_video_wrong``,
+    NaN where there are none). A video model can lower DS without using less motion by
+    spreading its prediction (raising H(p)) or by erring where the spatial model errs.
+    """
+    logp, logq = torch.log_softmax(video_logits.float(), 1), torch.log_softmax(spatial_logits.float(), 1)
+    p = logp.exp()
+    cross, entropy = -(p * logq).sum(1), -(p * logp).sum(1)
+    kl = cross - entropy
+    right = video_logits.argmax(1) == labels
+
+    def mean(x: torch.Tensor) -> float:
+        return float(x.mean()) if len(x) else float("nan")
+
+    return {"ds": mean(kl), "cross_entropy": mean(cross), "video_entropy": mean(entropy),
+            "spatial_entropy": mean(-(logq.exp() * logq).sum(1)),
+            "video_acc1": mean(right.float()), "spatial_acc1": mean((spatial_logits.argmax(1) == labels).float()),
+            "agreement": mean((video_logits.argmax(1) == spatial_logits.argmax(1)).float()),
+            "ds_video_right": mean(kl[right]), "ds_video_wrong": mean(kl[~right])}

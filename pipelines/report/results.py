@@ -242,9 +242,11 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
     return lines + ["", f"![bias sweep]({figure.parent.name}/{figure.name})", ""]
 
 
-def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = None) -> str:
+def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = None,
+           anatomy: bool = False) -> str:
     """The whole page; figures go to ``<out's folder>/results/``; ``notes`` (hand-written
-    reading of the numbers) are appended as they are."""
+    reading of the numbers) are appended as they are; ``anatomy`` adds the DS anatomy of every
+    bias (``pipelines.report.ds_anatomy``: reloads the models, so it takes minutes)."""
     studies = with_mean_probe([s for store in stores for s in read_store(store)])
     if not studies:
         raise ValueError(f"no finished study run in {', '.join(map(str, stores))}")
@@ -269,6 +271,15 @@ def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = 
         best = best_drl(aggs[main_bias])
         lines += [f"## Bias sweep: baseline and {model_label(best)} (best out of context at bias "
                   f"{main_bias:g})", "", *sweep(aggs, best, figures / "bias_sweep.png")]
+    if anatomy:
+        from pipelines.report.ds_anatomy import group_anatomy
+
+        lines += ["## DS anatomy: why the dynamic measures can disagree", "",
+                  "DS = H(p, q) − H(p): the video model's prediction p scored under its distilled spatial model q, "
+                  "less p's own entropy. \"Follows scene\": among clips whose scene is another class's home scene, "
+                  "the share labelled as that scene's class. Recomputed from the stored models "
+                  "(`pipelines.report.ds_anatomy`); its DS is the dynamic-score stage's.", "",
+                  *[group_anatomy(bias, group) for bias, group in groups.items()]]
     if notes is not None:
         lines += [notes.read_text().rstrip(), ""]
     return "\n".join(lines)
@@ -280,10 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", action="append", required=True, help="a study output folder (holds mlflow.db)")
     p.add_argument("--out", default="docs/RESULTS.md", help="the page to write (figures go beside it, in results/)")
     p.add_argument("--notes", help="a Markdown file appended as it is (the reading of the numbers)")
+    p.add_argument("--anatomy", action="store_true",
+                   help="add the DS anatomy of every bias (reloads every model: minutes)")
     args = p.parse_args(argv)
     out = Path(args.out)
     try:
-        text = render([Path(s) for s in args.store], out, argv, Path(args.notes) if args.notes else None)
+        text = render([Path(s) for s in args.store], out, argv, Path(args.notes) if args.notes else None,
+                      args.anatomy)
     except (FileNotFoundError, ValueError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ from torch import nn
 from drl_core.algorithms.distillation import SpatialDistillation
 from drl_core.config import OptimConfig
 from drl_core.engine import predict
-from drl_core.metrics.dynamic_score import distill_spatial, dynamic_score, score_models, static_probe
+from drl_core.metrics.dynamic_score import distill_spatial, ds_parts, dynamic_score, score_models, static_probe
 from drl_core.models import create_model
 
 
@@ -74,3 +74,27 @@ def test_distillation_freezes_teacher():
     out = algo(torch.randn(2, 3, 4, 16, 16), torch.tensor([0, 1]))
     out.loss.backward()
     assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_ds_parts_splits_ds_into_cross_entropy_minus_entropy():
+    gen = torch.Generator().manual_seed(0)
+    video, spatial = torch.randn(40, 5, generator=gen) * 3, torch.randn(40, 5, generator=gen)
+    labels = torch.randint(0, 5, (40,), generator=gen)
+    parts = ds_parts(video, spatial, labels)
+    assert parts["ds"] == pytest.approx(dynamic_score(video, spatial, labels).kl, abs=1e-5)
+    assert parts["ds"] == pytest.approx(parts["cross_entropy"] - parts["video_entropy"], abs=1e-5)
+    right = video.argmax(1) == labels
+    assert parts["video_acc1"] == pytest.approx(float(right.float().mean()))
+    assert parts["spatial_acc1"] == pytest.approx(float((spatial.argmax(1) == labels).float().mean()))
+    ds = dynamic_score(video, spatial, labels).per_video
+    assert parts["ds_video_right"] == pytest.approx(float(ds[right].mean()), abs=1e-5)
+    assert parts["ds_video_wrong"] == pytest.approx(float(ds[~right].mean()), abs=1e-5)
+
+
+def test_ds_parts_of_a_uniform_video_model_has_entropy_log_k():
+    """A video model that spreads its prediction evenly has H(p) = log K, and no right clips."""
+    video, spatial = torch.zeros(6, 4), torch.eye(4)[[0, 1, 2, 3, 0, 1]] * 2
+    parts = ds_parts(video, spatial, torch.tensor([1, 1, 1, 1, 1, 1]))
+    assert parts["video_entropy"] == pytest.approx(torch.log(torch.tensor(4.0)).item(), abs=1e-6)
+    assert parts["spatial_acc1"] == pytest.approx(2 / 6)
+    assert parts["ds_video_right"] != parts["ds_video_right"]  # NaN: the argmax of ties is class 0, never 1

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.report.ds_anatomy import run_anatomy
 from pipelines.report.results import main as results_page
 from pipelines.report.table import MODEL_LABELS
 from tests.conftest import assert_config_error, train_worker_pids
@@ -89,10 +90,16 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
 
     page = tmp_path / "docs" / "RESULTS.md"  # the results page needs every metric the study tracks
     page.parent.mkdir()
-    assert results_page(["--store", str(out), "--out", str(page)]) == 0
+    assert results_page(["--store", str(out), "--out", str(page), "--anatomy"]) == 0
     text = page.read_text()
     assert all(f"| {MODEL_LABELS[m]} |" in text for m in MODELS) and "### Goal check" in text
     assert (page.parent / "results" / "seed0_tsne.png").stat().st_size > 1000
+    assert "### DS anatomy at bias" in text and text.count("| Alg. 3: static inputs |") >= 4
+    anatomy = run_anatomy({"store": str(out), "run": parents[0].info.run_id})
+    for model in MODELS:  # the anatomy reloads the stored models: its DS is the stage's DS
+        for split in ("in_context", "out_of_context"):
+            logged = runs[f"dynamic_score/{model}"].data.metrics[f"ds/kl_{split}"]
+            assert anatomy[model][f"test_{split}"]["ds"] == pytest.approx(logged, rel=1e-4, abs=1e-5)
 
     status, logs = submit(client, out, extra="--seeds 0")  # the same study, through the seed loop
     assert status == "SUCCEEDED", logs[-4000:]

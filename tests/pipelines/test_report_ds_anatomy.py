@@ -1,0 +1,51 @@
+"""The DS anatomy's benchmark-specific parts; the e2e study test runs it on a real store."""
+
+import pytest
+import torch
+
+from drl_core.engine import Predictions
+from pipelines.report.ds_anatomy import scene_classes, scene_following
+
+
+def write_split(tmp_path, meta_rows):
+    """A decoded split's manifest pointing into a benchmark dataset with ``meta_rows``."""
+    data = tmp_path / "synth_source"
+    (data / "annotations").mkdir(parents=True)
+    (data / "annotations" / "test_meta.csv").write_text(
+        "youtube_id,label,scene,scene_class,shape,fps,num_frames,duration\n"
+        + "".join(f"{vid},a,{sc},{sc},bar,24,30,1.2\n" for vid, sc in meta_rows))
+    split = tmp_path / "shards"
+    split.mkdir()
+    video = data / "videos" / "test" / "a" / "aaaaaaaaaaa_000001_000002.mp4"
+    split.joinpath("manifest.csv").write_text(f"video_id,path,split,label_name,status\nx,{video},test,a,ok\n")
+    return split, data / "annotations" / "test_meta.csv"
+
+
+def test_scene_classes_follow_the_video_order(tmp_path):
+    split, _ = write_split(tmp_path, [("aaaaaaaaaaa", 3), ("bbbbbbbbbbb", -1)])
+    ids = ["bbbbbbbbbbb_000004_000005", "aaaaaaaaaaa_000001_000002"]
+    assert scene_classes(split, ids).tolist() == [-1, 3]
+
+
+def test_a_video_missing_from_the_scene_annotations_is_an_error_naming_both(tmp_path):
+    split, meta = write_split(tmp_path, [("aaaaaaaaaaa", 3)])
+    with pytest.raises(ValueError, match=rf"{meta}: no row for video 'ccccccccccc'"):
+        scene_classes(split, ["ccccccccccc_000001_000002"])
+
+
+def test_scene_following_counts_only_clips_shown_on_another_class_scene():
+    # 4 videos: scenes 1 (home of label 1: not counted), 2 (another class, followed),
+    # 0 (another class, not followed), -1 (no class: not counted)
+    scenes = torch.tensor([1, 2, 0, -1])
+    logits = torch.eye(3)[[1, 2, 1, 2]]
+    pred = Predictions(logits, torch.zeros(4, 1), torch.tensor([1, 1, 1, 1]), torch.tensor([0, 1, 2, 3]))
+    assert scene_following(pred, scenes) == pytest.approx(0.5)
+    none = Predictions(logits[:1], torch.zeros(1, 1), torch.tensor([1]), torch.tensor([0]))
+    assert scene_following(none, scenes) != scene_following(none, scenes)  # NaN: no such clip
+
+
+def test_a_split_without_scene_annotations_is_an_error_naming_the_file(tmp_path):
+    split, meta = write_split(tmp_path, [("aaaaaaaaaaa", 3)])
+    meta.unlink()
+    with pytest.raises(FileNotFoundError, match=rf"{meta}: no scene annotations"):
+        scene_classes(split, ["aaaaaaaaaaa_000001_000002"])
