@@ -225,21 +225,27 @@ def best_drl(agg: dict[str, dict[str, Stat]]) -> str:
 
 
 def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path) -> list[str]:
-    """Out-of-context accuracy and DS against bias, for the baseline and ``best``."""
+    """Out-of-context accuracy and DS against bias, for the baseline and ``best`` (at the biases
+    whose studies ran both; the others are named under the table)."""
     from pipelines.report.plots import bias_sweep
 
     models = ["baseline", best]
     metrics = [GOAL[1], GOAL[0]]
+    have = {b: a for b, a in aggs.items() if all(m in a for m in models)}
     lines = ["| bias | model | " + " | ".join(c.title for c in metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
-    for bias, agg in aggs.items():
+    for bias, agg in have.items():
         for m in models:
             cells = [f"{agg[m][c.metric].mean:.3f} ± {agg[m][c.metric].std:.3f} (n={agg[m][c.metric].n})"
                      for c in metrics]
             lines.append(f"| {bias:g} | {model_label(m)} | " + " | ".join(cells) + " |")
-    series = {m: {c.title: [(b, a[m][c.metric].mean, a[m][c.metric].std) for b, a in aggs.items()] for c in metrics}
-              for m in models}
+    missing = [f"{b:g}" for b in aggs if b not in have]
+    if missing:
+        lines += ["", f"Not in the sweep (no {model_label(best)} run): bias {', '.join(missing)}."]
+    series = {m: {c.title: [(b, a[m][c.metric].mean, a[m][c.metric].std if a[m][c.metric].n > 1 else 0.0)
+                            for b, a in have.items()] for c in metrics} for m in models}
     bias_sweep(series, figure)
-    return lines + ["", f"![bias sweep]({figure.parent.name}/{figure.name})", ""]
+    return lines + ["", f"![bias sweep]({figure.parent.name}/{figure.name})", "",
+                    "Error bars: std over seeds (none where n = 1)."]
 
 
 def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = None,

@@ -22,7 +22,9 @@ def table_after(text, heading):
 def test_results_page_tables_goal_figures_and_sweep(tmp_path):
     figures = tmp_path / "figs"
     figures.mkdir()
-    make_store(tmp_path, studies(0.85) + studies(0.0, 0.3), figures)
+    sweep_points = [(0, 0.95, {"baseline": 0.2, "static_inputs": 0.3}, None),  # one seed, baseline and Alg. 3
+                    (0, 0.5, {"baseline": 0.1, "adversarial": 0.1}, None)]  # no Alg. 3: not in the sweep
+    make_store(tmp_path, studies(0.85) + studies(0.0, 0.3) + sweep_points, figures)
     out = tmp_path / "docs" / "RESULTS.md"
     out.parent.mkdir()
     assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
@@ -53,6 +55,8 @@ def test_results_page_tables_goal_figures_and_sweep(tmp_path):
         assert (out.parent / "results" / name).read_bytes().endswith(b"of seed 0")
     sweep = table_after(text, "## Bias sweep: baseline and Alg. 3: static inputs")
     assert "| 0 | Alg. 3: static inputs | 0.810 ± 0.010 (n=3) |" in sweep  # 0.4 + 0.3 + 0.11
+    assert "| 0.95 | Alg. 3: static inputs | 0.700 ± nan (n=1) |" in sweep
+    assert "| 0.5 |" not in sweep and "Not in the sweep (no Alg. 3: static inputs run): bias 0.5." in sweep
     assert (out.parent / "results" / "bias_sweep.png").stat().st_size > 1000
 
     assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
