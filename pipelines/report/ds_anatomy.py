@@ -21,7 +21,6 @@ import ast
 import csv
 import json
 import statistics
-import sys
 from pathlib import Path
 
 import torch
@@ -30,6 +29,7 @@ from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import ds_parts
 from pipelines.data.loaders import clip_loader, load_split
+from pipelines.report.cli import emit
 from pipelines.report.seeds import EXPERIMENT, newest_per_seed, read_store
 from pipelines.report.table import VARIANT, model_label, model_order
 
@@ -176,16 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bias", type=float, required=True, help="the benchmark bias of the studies to dissect")
     p.add_argument("--out", help="write the tables here (default: print them)")
     args = p.parse_args(argv)
-    try:
-        text = anatomy_section(Path(args.store), args.bias)
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.out:
-        Path(args.out).write_text(text)
-    else:
-        print(text)
-    return 0
+    return emit(lambda: anatomy_section(Path(args.store), args.bias), args.out)
 
 
 if __name__ == "__main__":

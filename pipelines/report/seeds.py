@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
 from collections import defaultdict
 from pathlib import Path
 
+from pipelines.report.cli import emit
 from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order
 
 EXPERIMENT = "drl-study"
@@ -170,16 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", action="append", required=True, help="a study output folder (holds mlflow.db)")
     p.add_argument("--out", help="write the tables here (default: print them)")
     args = p.parse_args(argv)
-    try:
-        text = tables([Path(s) for s in args.store])
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.out:
-        Path(args.out).write_text(text)
-    else:
-        print(text)
-    return 0
+    return emit(lambda: tables([Path(s) for s in args.store]), args.out)
 
 
 if __name__ == "__main__":
