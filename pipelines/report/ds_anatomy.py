@@ -135,20 +135,25 @@ def run_anatomy(study: dict) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def markdown(per_seed: list[dict[str, dict[str, dict[str, float]]]]) -> str:
-    """One table per test split: mean ± std over seeds of every measure, a row per model."""
+def markdown(per_seed: dict[int, dict[str, dict[str, dict[str, float]]]]) -> str:
+    """One table per test split, a row per model: mean ± std over seeds of every measure and,
+    with several seeds, each seed's own values below it (a mean can hide opposite moves)."""
     lines = []
-    models = sorted({m for s in per_seed for m in s}, key=model_order)
+    models = sorted({m for s in per_seed.values() for m in s}, key=model_order)
     for split in SPLITS:
         lines += [f"#### {split.replace('_', ' ')}", "",
                   "| model | " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * (len(COLUMNS) + 1)]
         for model in models:
+            seeds = [seed for seed, s in per_seed.items() if model in s]
             cells = []
             for key, _ in COLUMNS:
-                vals = [s[model][split][key] for s in per_seed if model in s]
+                vals = [per_seed[seed][model][split][key] for seed in seeds]
                 std = statistics.stdev(vals) if len(vals) > 1 else float("nan")
                 cells.append(f"{statistics.fmean(vals):.3f} ± {std:.3f}")
             lines.append(f"| {model_label(model)} | " + " | ".join(cells) + " |")
+            for seed in seeds if len(seeds) > 1 else []:
+                lines.append(f"| {model_label(model)}, seed {seed} | "
+                             + " | ".join(f"{per_seed[seed][model][split][k]:.3f}" for k, _ in COLUMNS) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -158,7 +163,7 @@ def group_anatomy(bias: float, group: list[dict]) -> str:
     group = sorted(group, key=lambda s: s["seed"])
     seeds = ", ".join(str(s["seed"]) for s in group)
     return f"### DS anatomy at bias {bias:g}: mean ± std over seeds {seeds}\n\n" + markdown(
-        [study_anatomy(s) for s in group])
+        {s["seed"]: study_anatomy(s) for s in group})
 
 
 def anatomy_section(store: Path, bias: float) -> str:

@@ -49,3 +49,20 @@ def test_a_split_without_scene_annotations_is_an_error_naming_the_file(tmp_path)
     meta.unlink()
     with pytest.raises(FileNotFoundError, match=rf"{meta}: no scene annotations"):
         scene_classes(split, ["aaaaaaaaaaa_000001_000002"])
+
+
+def test_anatomy_tables_give_the_mean_and_each_seed():
+    from pipelines.report.ds_anatomy import COLUMNS, SPLITS, markdown
+
+    def measures(value):
+        return {split: {key: value for key, _ in COLUMNS} for split in SPLITS}
+
+    text = markdown({0: {"baseline": measures(1.0), "static_inputs": measures(2.0)},
+                     1: {"baseline": measures(3.0), "static_inputs": measures(2.0)}})
+    in_context = text.split("#### test out of context")[0]
+    assert "| Baseline (supervised) | 2.000 ± 1.414 |" in in_context
+    assert "| Baseline (supervised), seed 0 | 1.000 |" in in_context
+    assert "| Baseline (supervised), seed 1 | 3.000 |" in in_context
+    assert "| Alg. 3: static inputs | 2.000 ± 0.000 |" in in_context
+    one_seed = markdown({0: {"baseline": measures(1.0)}})
+    assert "1.000 ± nan" in one_seed and ", seed 0" not in one_seed
