@@ -231,14 +231,14 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
 
     models = ["baseline", best]
     metrics = [GOAL[1], GOAL[0]]
-    have = {b: a for b, a in aggs.items() if all(m in a for m in models)}
+    have = {b: aggs[b] for b in sorted(aggs) if all(m in aggs[b] for m in models)}
     lines = ["| bias | model | " + " | ".join(c.title for c in metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
     for bias, agg in have.items():
         for m in models:
             cells = [f"{agg[m][c.metric].mean:.3f} ± {agg[m][c.metric].std:.3f} (n={agg[m][c.metric].n})"
                      for c in metrics]
             lines.append(f"| {bias:g} | {model_label(m)} | " + " | ".join(cells) + " |")
-    missing = [f"{b:g}" for b in aggs if b not in have]
+    missing = [f"{b:g}" for b in sorted(aggs) if b not in have]
     if missing:
         lines += ["", f"Not in the sweep (no {model_label(best)} run): bias {', '.join(missing)}."]
     series = {m: {c.title: [(b, a[m][c.metric].mean, a[m][c.metric].std if a[m][c.metric].n > 1 else 0.0)
@@ -266,8 +266,8 @@ def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = 
              "again.", "",
              "## How it was run", "", *provenance(groups), ""]
     aggs = {}
-    for bias, group in groups.items():
-        section, aggs[bias] = bias_section(bias, group)
+    for bias in [main_bias, *sorted(b for b in groups if b != main_bias)]:  # the main study first
+        section, aggs[bias] = bias_section(bias, groups[bias])
         lines += section
     first = min(groups[main_bias], key=lambda s: s["seed"])
     names = copy_figures(first, figures)
@@ -285,7 +285,7 @@ def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = 
                   "less p's own entropy. \"Follows scene\": among clips whose scene is another class's home scene, "
                   "the share labelled as that scene's class. Recomputed from the stored models "
                   "(`pipelines.report.ds_anatomy`); its DS is the dynamic-score stage's.", "",
-                  *[group_anatomy(bias, group) for bias, group in groups.items()]]
+                  *[group_anatomy(bias, groups[bias]) for bias in aggs]]
     if notes is not None:
         lines += [notes.read_text().rstrip(), ""]
     return "\n".join(lines)

@@ -57,6 +57,9 @@ def test_results_page_tables_goal_figures_and_sweep(tmp_path):
     assert "| 0 | Alg. 3: static inputs | 0.810 ± 0.010 (n=3) |" in sweep  # 0.4 + 0.3 + 0.11
     assert "| 0.95 | Alg. 3: static inputs | 0.700 ± nan (n=1) |" in sweep
     assert "| 0.5 |" not in sweep and "Not in the sweep (no Alg. 3: static inputs run): bias 0.5." in sweep
+    order = [text.index(f"## Benchmark bias {b}:") for b in ("0.85", "0", "0.5", "0.95")]
+    assert order == sorted(order)  # the main study (most seeds) first, then the sweep points by bias
+    assert sweep.index("| 0 | Baseline") < sweep.index("| 0.85 | Baseline") < sweep.index("| 0.95 | Baseline")
     assert (out.parent / "results" / "bias_sweep.png").stat().st_size > 1000
 
     assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
