@@ -225,12 +225,12 @@ def best_drl(agg: dict[str, dict[str, Stat]]) -> str:
 
 
 def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path) -> list[str]:
-    """Out-of-context accuracy and DS against bias, for the baseline and ``best`` (at the biases
-    whose studies ran both; the others are named under the table)."""
+    """Out-of-context accuracy, DS and in-context accuracy against bias, for the baseline and
+    ``best`` (at the biases whose studies ran both; the others are named under the table)."""
     from pipelines.report.plots import bias_sweep
 
     models = ["baseline", best]
-    metrics = [GOAL[1], GOAL[0]]
+    metrics = [GOAL[1], GOAL[0], Column("acc in context", "eval/acc1_in_context")]
     have = {b: aggs[b] for b in sorted(aggs) if all(m in aggs[b] for m in models)}
     lines = ["| bias | model | " + " | ".join(c.title for c in metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
     for bias, agg in have.items():
