@@ -28,7 +28,7 @@ import torch
 from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import ds_parts
-from pipelines.data.loaders import clip_loader, load_split
+from pipelines.data.loaders import ShardData, clip_loader, load_split
 from pipelines.report.cli import emit
 from pipelines.report.seeds import EXPERIMENT, newest_per_seed, read_store
 from pipelines.report.table import VARIANT, model_label, model_order
@@ -95,14 +95,13 @@ def scene_following(pred: Predictions, scenes: torch.Tensor) -> float:
     return float((pred.logits.argmax(1)[other] == scene[other]).float().mean())
 
 
-def model_anatomy(teacher: torch.nn.Module, student: torch.nn.Module, split_dir: Path, clip: ClipConfig,
-                  batch_size: int = 32) -> dict[str, float]:
-    """``ds_parts`` and both models' scene following on one decoded split."""
-    data = load_split(split_dir)
+def model_anatomy(teacher: torch.nn.Module, student: torch.nn.Module, data: ShardData, scenes: torch.Tensor,
+                  clip: ClipConfig, batch_size: int = 32) -> dict[str, float]:
+    """``ds_parts`` and both models' scene following on one decoded split (``scenes``: the
+    scene class of each of its videos)."""
     loader = clip_loader(data, clip, False, batch_size)
     device = torch.device("cpu")
     pv, ps = predict(teacher, loader, device), predict(student, loader, device)
-    scenes = scene_classes(split_dir, data.video_ids)
     return {**ds_parts(pv.logits, ps.logits, pv.labels),
             "video_scene": scene_following(pv, scenes), "spatial_scene": scene_following(ps, scenes)}
 
@@ -110,28 +109,32 @@ def model_anatomy(teacher: torch.nn.Module, student: torch.nn.Module, split_dir:
 def study_anatomy(study: dict) -> dict[str, dict[str, dict[str, float]]]:
     """model → test split → measures, for every model of a study (and of its variants, as
     ``<model>@<variant>``, but their shared baseline) that has a dynamic score."""
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for run in [study, *study.get("variants", [])]:
-        suffix = f"{VARIANT}{run['variant']}" if run["variant"] else ""
-        out.update({f"{model}{suffix}": parts for model, parts in run_anatomy(run).items()
-                    if not (suffix and model == "baseline")})
+    out = run_anatomy(study)
+    for run in study.get("variants", []):
+        out.update({f"{model}{VARIANT}{run['variant']}": parts
+                    for model, parts in run_anatomy(run, skip=("baseline",)).items()})
     return out
 
 
-def run_anatomy(study: dict) -> dict[str, dict[str, dict[str, float]]]:
-    """model → test split → measures, for every model of one study run with a dynamic score."""
+def run_anatomy(study: dict, skip: tuple[str, ...] = ()) -> dict[str, dict[str, dict[str, float]]]:
+    """model → test split → measures, for every model of one study run with a dynamic score
+    (but those in ``skip``); each test split is read once."""
     from pipelines.train.model_file import load_model
 
     store = Path(study["store"])
     dirs, clip = stage_dirs(store, study["run"]), clip_config(store, study["run"])
+    source = next(n.rsplit("/", 2)[1] for n in dirs if n.startswith("decode/") and n.endswith("/" + SPLITS[0]))
+    splits = {}
+    for split in SPLITS:
+        split_dir = shard_dir(store, dirs[f"decode/{source}/{split}"])
+        data = load_split(split_dir)
+        splits[split] = (data, scene_classes(split_dir, data.video_ids))
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for name in sorted(n for n in dirs if n.startswith("dynamic_score/")):
+    for name in sorted(n for n in dirs if n.startswith("dynamic_score/") and n.split("/", 1)[1] not in skip):
         model = name.split("/", 1)[1]
         teacher, _, _ = load_model(dirs[f"pretrain/{model}"] / "model.pt")
         student, _, _ = load_model(dirs[name] / "model.pt")
-        source = next(n.rsplit("/", 2)[1] for n in dirs if n.startswith("decode/") and n.endswith("/" + SPLITS[0]))
-        out[model] = {split: model_anatomy(teacher, student, shard_dir(store, dirs[f"decode/{source}/{split}"]), clip)
-                      for split in SPLITS}
+        out[model] = {split: model_anatomy(teacher, student, *splits[split], clip) for split in SPLITS}
     return out
 
 
