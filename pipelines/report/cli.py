@@ -9,7 +9,7 @@ from typing import Callable
 
 def emit(make: Callable[[], str], out: str | None) -> int:
     """Run ``make``; on a bad store (missing file, metric or study) print the error and return 2
-    with nothing written, else write the text to ``out`` (or print it) and return 0."""
+    with nothing written, else write the text to ``out`` (saying so) or print it, and return 0."""
     try:
         text = make()
     except (FileNotFoundError, ValueError, KeyError) as err:
@@ -17,6 +17,7 @@ def emit(make: Callable[[], str], out: str | None) -> int:
         return 2
     if out:
         Path(out).write_text(text)
+        print(f"wrote {out}")
     else:
         print(text)
     return 0

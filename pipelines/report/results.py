@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
 
+from pipelines.report.cli import emit
 from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
 from pipelines.report.table import VARIANT, Column, columns, model_label, model_order
 
@@ -300,16 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--anatomy", action="store_true",
                    help="add the DS anatomy of every bias (reloads every model: minutes)")
     args = p.parse_args(argv)
-    out = Path(args.out)
-    try:
-        text = render([Path(s) for s in args.store], out, argv, Path(args.notes) if args.notes else None,
-                      args.anatomy)
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    out.write_text(text)
-    print(f"wrote {out}")
-    return 0
+    notes = Path(args.notes) if args.notes else None
+    return emit(lambda: render([Path(s) for s in args.store], Path(args.out), argv, notes, args.anatomy), args.out)
 
 
 if __name__ == "__main__":
