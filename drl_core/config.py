@@ -55,6 +55,8 @@ class OptimConfig:
         check(self.optimizer in ("sgd", "adamw"), "optimizer", f"must be sgd or adamw, got {self.optimizer!r}")
         check(self.epochs >= 0, "epochs", f"must be >= 0, got {self.epochs}")
         check(self.lr > 0, "lr", f"must be positive, got {self.lr}")
+        check(0 <= self.momentum < 1, "momentum", f"must lie in [0, 1), got {self.momentum}")
+        check(0 < self.gamma <= 1, "gamma", f"must lie in (0, 1], got {self.gamma}")
         check(self.weight_decay >= 0, "weight_decay", f"must be >= 0, got {self.weight_decay}")
         check(self.step_size >= 1, "step_size", f"must be >= 1, got {self.step_size}")
         check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")

@@ -7,6 +7,7 @@ Every error is a one-line :class:`ConfigError` that names the dotted key path, e
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -14,15 +15,12 @@ from typing import Any, TypeVar, Union
 
 import yaml
 
+from pipelines.config.merge import merge, merge_onto_targets
+from pipelines.config.yaml_io import ConfigError, check_size, read_yaml
+from pipelines.config.yaml_io import join_key as _join
+
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A config value is unknown, mistyped or out of range; the message names its key path."""
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+__all__ = ["ConfigError", "from_dict", "load_config", "save_config", "to_dict", "with_values"]
 
 
 def _type_name(tp: Any) -> str:
@@ -79,13 +77,18 @@ def _convert_scalar(value: Any, tp: Any, path: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif tp is float:
+        number: float | None = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML reads "8e-3" without a dot as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML reads "8e-3" without a dot as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+        if number is not None:
+            if not math.isfinite(number):
+                raise ConfigError(f"{path}: must be a finite number, got {value!r}")
+            return number
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -153,19 +156,22 @@ def load_config(cls: type[T], path: str | Path | None, overrides: dict[str, Any]
     so ``{"benchmark.bias": 0.5}`` is checked like the file's own keys. ``presets`` are
     dotted values too, used only where the file does not set that key (``--smoke``).
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}".replace("\n", " ")) from None
-        except OSError as err:
-            raise ConfigError(f"{path}: cannot read config: {err.strerror}") from None
+    data: dict[str, Any] = read_yaml(path) if path is not None else {}
     for dotted, value in (presets or {}).items():
         _set(data, dotted, value, replace=False)
     for dotted, value in (overrides or {}).items():
         _set(data, dotted, value)
-    return from_dict(cls, data)
+    check_size(data, str(path or "the overrides"))
+    return from_partial(cls, data)
+
+
+def from_partial(cls: type[T], data: dict[str, Any]) -> T:
+    """``cls`` from a partial mapping merged onto ``cls()``'s values (the study's defaults),
+    so a block that names some keys keeps the others' defaults (:mod:`pipelines.config.merge`)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"<root>: expected a mapping, got {data!r}")
+    merged = merge(to_dict(cls()), data, cls)
+    return from_dict(cls, merge_onto_targets(merged, cls, data, merged))
 
 
 def with_values(cfg: T, values: dict[str, Any]) -> T:

@@ -8,6 +8,7 @@ from typing import Any
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
 from drl_core.names import ALGORITHM_NAMES
+from pipelines.config.merge import MERGE_ONTO
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ class DatasetConfig:
     train_split: str = "train"
     test_split: str = "test_in_context"
     ooc_split: str = "test_out_of_context"
-    finetune: OptimConfig | None = None
+    # A partial block here starts from the study's finetune.optim (pipelines/config/merge.py).
+    finetune: OptimConfig | None = field(default=None, metadata={MERGE_ONTO: "finetune.optim"})
 
     def __post_init__(self) -> None:
         _check(bool(self.name) and "/" not in self.name, "name", f"must be a non-empty name without '/', got {self.name!r}")

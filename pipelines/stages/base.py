@@ -15,10 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.config.loader import to_dict
 
-STAGE_VERSION = 1  # bump to invalidate every cached stage after a change in what stages compute
+STAGE_VERSION = 2  # bump to invalidate every cached stage after a change in what stages compute
 RESULT_FILE = "result.json"
+# Field metadata of a setting that cannot change a stage's result (batch size of inference, loader
+# workers): it is a param of the stage's MLflow run but no part of its cache key.
+RUNTIME = {"runtime": True}
+
+
+def key_form(value: Any) -> Any:
+    """The plain form of a stage config for its cache key: :func:`to_dict` without the fields
+    marked :data:`RUNTIME`, at any depth."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: key_form(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.metadata.get("runtime")}
+    if isinstance(value, (list, tuple)):
+        return [key_form(v) for v in value]
+    if isinstance(value, dict):
+        return {k: key_form(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -77,9 +92,9 @@ class StageContext:
 
 
 def stage_key(spec: StageSpec, input_keys: dict[str, str]) -> str:
-    """Hash of the stage's kind, config and its inputs' keys."""
-    payload = {"kind": spec.kind, "config": to_dict(spec.config) if dataclasses.is_dataclass(spec.config)
-               else spec.config, "inputs": dict(sorted(input_keys.items())), "version": STAGE_VERSION}
+    """Hash of the stage's kind, config (less its runtime fields) and its inputs' keys."""
+    payload = {"kind": spec.kind, "config": key_form(spec.config), "inputs": dict(sorted(input_keys.items())),
+               "version": STAGE_VERSION}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

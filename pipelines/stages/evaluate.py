@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drl_core.config import ClipConfig
 from pipelines.evaluation import device, mapped_accuracy, predictions, probe_split
-from pipelines.stages.base import StageContext
+from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
 
 
@@ -18,7 +18,7 @@ class EvaluateStage:
     ``mapped`` sets are matched by class name to the classes the model file records."""
 
     clip: ClipConfig
-    batch_size: int
+    batch_size: int = field(metadata=RUNTIME)
     splits: tuple[tuple[str, str], ...]
     mapped: tuple[tuple[str, str], ...] = ()
 

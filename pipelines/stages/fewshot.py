@@ -7,7 +7,7 @@ count: mean accuracy and the 95% confidence interval over the seeded episodes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from drl_core.config import ClipConfig
 from drl_core.metrics.few_shot import evaluate_few_shot
 from pipelines.config.schema import FewShotConfig
 from pipelines.features import cached_features
-from pipelines.stages.base import StageContext
+from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
 
 
@@ -24,7 +24,7 @@ from pipelines.train.model_file import load_model
 class FewShotStage:
     fewshot: FewShotConfig
     clip: ClipConfig
-    batch_size: int
+    batch_size: int = field(metadata=RUNTIME)
 
 
 def setting(ways: int, shots: int) -> str:

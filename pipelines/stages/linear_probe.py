@@ -6,7 +6,7 @@ multinomial logistic regression (drl_core.metrics.linear_probe).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from drl_core.config import ClipConfig
 from drl_core.metrics.linear_probe import fit_linear_probe
 from pipelines.config.schema import LinearProbeConfig
 from pipelines.features import cached_features
-from pipelines.stages.base import StageContext
+from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
 
 
@@ -24,7 +24,7 @@ from pipelines.train.model_file import load_model
 class LinearProbeStage:
     probe: LinearProbeConfig
     clip: ClipConfig
-    batch_size: int
+    batch_size: int = field(metadata=RUNTIME)
 
 
 def run(ctx: StageContext) -> dict:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from pipelines.stages.base import RUNTIME
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class TrainJob:
     reset_head: bool = False
     teacher: str = ""
     seed: int = 0
-    eval_batch_size: int = 16
-    loader_workers: int = 0
+    eval_batch_size: int = field(default=16, metadata=RUNTIME)
+    loader_workers: int = field(default=0, metadata=RUNTIME)
     epoch_probe: Any = None
 
     def __post_init__(self) -> None:

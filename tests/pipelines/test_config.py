@@ -63,3 +63,78 @@ def test_presets_fill_only_what_the_file_leaves_unset(tmp_path):
     path = _write(tmp_path, "pretrain:\n  optim: {epochs: 8}\n")
     cfg = load_config(StudyConfig, path, presets={"pretrain.optim.epochs": 2, "drl.optim.epochs": 1})
     assert cfg.pretrain.optim.epochs == 8 and cfg.drl.optim.epochs == 1
+
+
+# A partial block merges onto the study's defaults (issue #13, item 1).
+@pytest.mark.parametrize("dotted,value,kept", [
+    ("dynamic_score.spatial.width", 16, {"dynamic_score.spatial.name": "r2d10"}),
+    ("pretrain.optim.epochs", 2, {"pretrain.optim.optimizer": "adamw", "pretrain.optim.lr": 1e-3,
+                                  "pretrain.optim.batch_size": 16}),
+    ("algorithm.lam", 1.0, {"algorithm.attack_steps": 2}),
+    ("finetune.optim.epochs", 1, {"finetune.optim.freeze_bn": True, "finetune.optim.optimizer": "adamw"}),
+])
+def test_a_partial_block_keeps_the_study_defaults(dotted, value, kept):
+    cfg = load_config(StudyConfig, None, {dotted: value})
+    plain = to_dict(cfg)
+    for key, want in {dotted: value, **kept}.items():
+        node = plain
+        for part in key.split("."):
+            node = node[part]
+        assert node == want, key
+
+
+def test_smoke_presets_keep_every_other_default():
+    from pipelines.full_study import SMOKE
+
+    smoke, default = to_dict(load_config(StudyConfig, None, presets=SMOKE)), to_dict(StudyConfig())
+    for block in ("pretrain", "drl", "dynamic_score", "finetune"):
+        changed = {k for k, v in smoke[block]["optim"].items() if v != default[block]["optim"][k]}
+        assert changed <= {"epochs"}, block  # SMOKE sets only epochs (some equal the default)
+
+
+def test_a_partial_yaml_block_and_a_dataset_finetune_merge(tmp_path):
+    text = ("drl:\n  optim: {epochs: 3}\nfinetune:\n  optim: {lr: 0.01}\n"
+            "data:\n  downstream:\n    - {name: synth_paths, test_split: test, ooc_split: '', finetune: {epochs: 7}}\n  fewshot: []\n")
+    cfg = load_config(StudyConfig, _write(tmp_path, text))
+    assert cfg.drl.optim.epochs == 3 and cfg.drl.optim.optimizer == "adamw" and cfg.drl.optim.lr == 1e-4
+    ft = cfg.data.downstream[0].finetune
+    assert ft.epochs == 7 and ft.lr == 0.01 and ft.freeze_bn and ft.batch_size == 8
+
+
+def test_search_block_replaces_the_default_search(tmp_path):
+    cfg = load_config(StudyConfig, _write(tmp_path, "search:\n  algorithm.lam: {choice: [1.0]}\n"))
+    assert list(cfg.search) == ["algorithm.lam"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("seed: 1\nseed: 2\n", "seed: duplicate key (lines 1 and 2)"),
+    ("benchmark:\n  bias: 0.5\n  bias: 0.6\n", "bias: duplicate key"),
+    ("benchmark:\n  bias: .inf\n", "benchmark.bias: must be a finite number"),
+    ("benchmark:\n  bias: .nan\n", "benchmark.bias: must be a finite number"),
+    ("pretrain:\n  optim: {lr: .nan}\n", "pretrain.optim.lr: must be a finite number"),
+    ("pretrain:\n  optim: {momentum: -0.9}\n", "pretrain.optim.momentum: must lie in [0, 1)"),
+    ("seed: " + "[" * 40 + "]" * 40 + "\n", "nested deeper than 32 levels"),
+    ("- 1\n- 2\n", "<root>: expected a mapping"),
+])
+def test_hostile_or_wrong_yaml_is_a_one_line_error(tmp_path, text, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(StudyConfig, _write(tmp_path, text))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_an_alias_bomb_is_refused_without_expanding_it(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+              for i in range(1, 9)]
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    assert path.stat().st_size < 1000
+    with pytest.raises(ConfigError, match="expands to more than") as err:
+        load_config(StudyConfig, path)
+    assert "\n" not in str(err.value)
+
+
+def test_a_parser_recursion_is_a_one_line_error(tmp_path):
+    with pytest.raises(ConfigError, match="nested") as err:
+        load_config(StudyConfig, _write(tmp_path, "seed: " + "[" * 5000 + "]" * 5000 + "\n"))
+    assert "\n" not in str(err.value)

@@ -85,6 +85,20 @@ def test_changing_the_drl_weights_leaves_the_baseline_key_alone():
     assert stage_key(a["pretrain/static_inputs"], {"train": "k"}) != stage_key(b["pretrain/static_inputs"], {"train": "k"})
 
 
+def test_runtime_settings_are_no_part_of_any_stage_key():
+    from pipelines.stages.base import stage_key
+
+    a = build_study(StudyConfig())
+    runtime = {"resources.data_loader_workers": 4, "resources.eval_batch_size": 3}
+    b = build_study(load_config(StudyConfig, None, runtime))
+    assert [s.name for s in a] == [s.name for s in b]
+    assert [stage_key(s, {"x": "k"}) for s in a] == [stage_key(s, {"x": "k"}) for s in b]
+    # ...while the settings still reach the stages, and a real change still changes keys.
+    assert by_name(b)["pretrain/baseline"].config.loader_workers == 4
+    c = by_name(build_study(load_config(StudyConfig, None, {"pretrain.optim.batch_size": 8})))
+    assert stage_key(c["pretrain/baseline"], {}) != stage_key(by_name(a)["pretrain/baseline"], {})
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_load_and_follow_the_paper(path):
     cfg = load_config(StudyConfig, path)
