@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,23 @@ def min_over_workers(value: int) -> int:
     return int(t)
 
 
+def training_state(algo: nn.Module, optimizer, scheduler, epoch: int, history: list[dict],
+                   resumptions: int) -> dict[str, Any]:
+    """What an epoch checkpoint holds: tensors, numbers, strings and containers only."""
+    return {"algorithm": unwrap(algo).state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history, "resumptions": resumptions}
+
+
+def read_state(path: str) -> dict[str, Any]:
+    """An epoch checkpoint's state, unpickled with ``weights_only=True``: a planted file that
+    would run code on load is refused, with a one-line error naming it."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise RuntimeError(f"{path}: refused to load the checkpoint state (not plain weights: "
+                           f"{str(err).splitlines()[0]})") from None
+
+
 def restore(algo: nn.Module, optimizer, scheduler) -> tuple[int, list[dict], int]:
     """Load the latest reported checkpoint if Ray Train has one (a restarted worker group, or
     an interrupted study run again); returns (next epoch, history, resumptions so far)."""
@@ -82,7 +100,7 @@ def restore(algo: nn.Module, optimizer, scheduler) -> tuple[int, list[dict], int
     if checkpoint is None:
         return 0, [], 0
     with checkpoint.as_directory() as folder:
-        state = torch.load(os.path.join(folder, STATE_FILE), map_location="cpu", weights_only=False)
+        state = read_state(os.path.join(folder, STATE_FILE))
     unwrap(algo).load_state_dict(state["algorithm"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
@@ -100,9 +118,7 @@ def report_epoch(algo: nn.Module, optimizer, scheduler, epoch: int, history: lis
         ray.train.report(metrics, checkpoint=None)
         return
     with tempfile.TemporaryDirectory() as folder:
-        state = {"algorithm": unwrap(algo).state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history,
-                 "resumptions": resumptions}
+        state = training_state(algo, optimizer, scheduler, epoch, history, resumptions)
         torch.save(state, os.path.join(folder, STATE_FILE))
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
