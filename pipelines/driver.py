@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -105,10 +106,18 @@ def interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
 
 def run_locked(out: Path, what: str, body: Callable[[], int], on_signal=interrupt,
                signals: tuple[int, ...] = (signal.SIGTERM,)) -> int:
-    """Lock ``out``, start or join Ray, route ``signals`` to ``on_signal`` and run ``body``."""
+    """Lock ``out``, check its MLflow store, start or join Ray, route ``signals`` to
+    ``on_signal`` and run ``body``. A store that cannot be used is a one-line error (exit 2)."""
+    from pipelines.mlflow_store import TrackingError, open_store
+
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_output(out, what)
     try:
+        try:
+            open_store(out)
+        except TrackingError as err:
+            print(f"tracking error: {err}", file=sys.stderr)
+            return 2
         init_ray()
         for sig in signals:
             signal.signal(sig, on_signal)  # after ray.init, which installs a handler of its own

@@ -12,18 +12,32 @@ stack does not survive the hop into Ray workers (ray-project/ray#19978, #19909).
 
 from __future__ import annotations
 
+import hashlib
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from pipelines.mlflow_store import TrackingError, open_client, tracking_uri
+
 EXPERIMENT = "drl-study"
 STUDY_DIR_TAG = "drl.output_dir"
+# Searches select a folder's runs by this hash of its path: an MLflow filter string cannot quote
+# every path (an apostrophe in it breaks the filter, whatever the escaping).
+STUDY_KEY_TAG = "drl.output_key"
+__all__ = ["EXPERIMENT", "STUDY_DIR_TAG", "STUDY_KEY_TAG", "Tracker", "TrackingError", "start_tracker",
+           "tracking_uri", "ui_command"]
 
 
-def tracking_uri(output_dir: str | Path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(output_dir).resolve()}/mlflow.db"
+def folder_key(output_dir: str | Path) -> str:
+    return hashlib.sha256(str(Path(output_dir).resolve()).encode()).hexdigest()[:16]
+
+
+def _literal(value: str) -> str:
+    """``value`` as a quoted MLflow filter literal; a value with a quote cannot be one."""
+    if "'" in value or "\\" in value:
+        raise ValueError(f"{value!r}: a tag value with a quote or backslash cannot be searched in MLflow")
+    return f"'{value}'"
 
 
 def ui_command(output_dir: str | Path) -> str:
@@ -45,11 +59,10 @@ class Tracker:
     """All MLflow writes of one study. Run it as one Ray actor (see :func:`start_tracker`)."""
 
     def __init__(self, output_dir: str, uri: str | None = None, experiment: str = EXPERIMENT) -> None:
-        from mlflow.tracking import MlflowClient
-
         self.output_dir = str(Path(output_dir).resolve())
+        self.output_key = folder_key(self.output_dir)
         self.uri = uri or tracking_uri(output_dir)
-        self.client = MlflowClient(self.uri)
+        self.client = open_client(self.uri)
         exp = self.client.get_experiment_by_name(experiment)
         if exp is None:
             local = self.uri == f"sqlite:///{self.output_dir}/mlflow.db"
@@ -61,7 +74,7 @@ class Tracker:
     def create_run(self, name: str, parent_id: str | None = None, params: dict | None = None,
                    tags: dict[str, str] | None = None) -> str:
         """A new run (nested under ``parent_id`` if given) with flattened ``params``; returns its id."""
-        all_tags = {STUDY_DIR_TAG: self.output_dir, **(tags or {})}
+        all_tags = {STUDY_DIR_TAG: self.output_dir, STUDY_KEY_TAG: self.output_key, **(tags or {})}
         if parent_id:
             all_tags["mlflow.parentRunId"] = parent_id
         run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
@@ -109,9 +122,9 @@ class Tracker:
     def find_run(self, parent_id: str | None, tag: str, value: str) -> str | None:
         """The id of the newest run of this output folder whose tag ``tag`` is ``value`` (and,
         given ``parent_id``, nested under it), or None."""
-        query = f"tags.`{tag}` = '{value}' and tags.`{STUDY_DIR_TAG}` = '{self.output_dir}'"
+        query = f"tags.`{tag}` = {_literal(value)} and tags.`{STUDY_KEY_TAG}` = '{self.output_key}'"
         if parent_id:
-            query += f" and tags.mlflow.parentRunId = '{parent_id}'"
+            query += f" and tags.mlflow.parentRunId = {_literal(parent_id)}"
         runs = self.client.search_runs([self.experiment_id], query, max_results=1, order_by=["attributes.start_time DESC"])
         return runs[0].info.run_id if runs else None
 
@@ -121,7 +134,7 @@ class Tracker:
     def close_stale_runs(self) -> int:
         """Mark runs of this output folder still RUNNING (a driver that was killed) as KILLED."""
         stale = self.client.search_runs(
-            [self.experiment_id], f"attributes.status = 'RUNNING' and tags.`{STUDY_DIR_TAG}` = '{self.output_dir}'")
+            [self.experiment_id], f"attributes.status = 'RUNNING' and tags.`{STUDY_KEY_TAG}` = '{self.output_key}'")
         for run in stale:
             self.client.set_tag(run.info.run_id, "drl.note", "its driver stopped before the run ended")
             self.client.set_terminated(run.info.run_id, "KILLED")

@@ -29,6 +29,7 @@ from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import ds_parts
 from pipelines.data.loaders import ShardData, clip_loader, load_split
+from pipelines.mlflow_store import open_store
 from pipelines.report.cli import emit
 from pipelines.report.seeds import EXPERIMENT, newest_per_seed, read_store
 from pipelines.report.table import VARIANT, model_label, model_order
@@ -42,9 +43,8 @@ COLUMNS = (("ds", "DS"), ("cross_entropy", "H(p,q)"), ("video_entropy", "H(p)"),
 
 def stage_dirs(store: Path, run_id: str) -> dict[str, Path]:
     """A study's stage folders by stage name (``<store>/stages/<name>/<drl.key>``)."""
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    client = open_store(store, write=False)
     exp = client.get_experiment_by_name(EXPERIMENT)
     runs = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=5000)
     return {r.info.run_name: store / "stages" / r.info.run_name / r.data.tags["drl.key"]
@@ -53,9 +53,8 @@ def stage_dirs(store: Path, run_id: str) -> dict[str, Path]:
 
 def clip_config(store: Path, run_id: str) -> ClipConfig:
     """The study's test clip transform, from its run's ``pretrain.clip.*`` params."""
-    from mlflow.tracking import MlflowClient
 
-    params = MlflowClient(f"sqlite:///{store / 'mlflow.db'}").get_run(run_id).data.params
+    params = open_store(store, write=False).get_run(run_id).data.params
     prefix = "pretrain.clip."
     values = {k[len(prefix):]: ast.literal_eval(v) for k, v in params.items() if k.startswith(prefix)}
     return ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})

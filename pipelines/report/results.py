@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
 
+from pipelines.mlflow_store import open_store
 from pipelines.report.cli import emit
 from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
 from pipelines.report.table import VARIANT, Column, columns, model_label, model_order
@@ -172,9 +173,8 @@ def copy_figures(study: dict, folder: Path) -> list[str]:
     import shutil
     import tempfile
 
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{Path(study['store']) / 'mlflow.db'}")
+    client = open_store(study["store"], write=False)
     folder.mkdir(parents=True, exist_ok=True)
     names = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,9 +187,8 @@ def copy_figures(study: dict, folder: Path) -> list[str]:
 def term_histories(study: dict) -> dict[str, dict[str, tuple[float, float]]]:
     """model → training term → (value at the first epoch, at the last), from the run that
     trained the model (a reused stage's run points to it by the stage key)."""
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{Path(study['store']) / 'mlflow.db'}")
+    client = open_store(study["store"], write=False)
     out: dict[str, dict[str, tuple[float, float]]] = {}
     for model, run_id in study["trained"].items():
         out[model] = {}

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from pipelines.mlflow_store import open_store, sqlite_path, tracking_uri
 from pipelines.report.cli import emit
 from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order
-
-EXPERIMENT = "drl-study"
+from pipelines.tracking import EXPERIMENT, STUDY_KEY_TAG, folder_key
 
 
 def stage_metrics(children: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -41,17 +42,16 @@ def stage_metrics(children: dict[str, dict[str, float]]) -> dict[str, dict[str, 
 
 def read_store(store: Path) -> list[dict]:
     """Every finished study of an output folder's MLflow store: its seed, bias, run id and
-    per-model metrics."""
-    from mlflow.tracking import MlflowClient
-
-    db = store / "mlflow.db"
-    if not db.is_file():
+    per-model metrics. With ``MLFLOW_TRACKING_URI`` set, the server's runs of that folder."""
+    db = tracking_uri(store)
+    if db.startswith("sqlite:///") and not sqlite_path(db).is_file():
         raise FileNotFoundError(f"{db}: no MLflow store in {store}")
-    client = MlflowClient(f"sqlite:///{db}")
+    client = open_store(store, write=False)
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is None:
         raise ValueError(f"{db}: no experiment {EXPERIMENT!r}")
-    runs = client.search_runs([exp.experiment_id], max_results=50000)
+    shared = f"tags.`{STUDY_KEY_TAG}` = '{folder_key(store)}'" if os.environ.get("MLFLOW_TRACKING_URI") else ""
+    runs = client.search_runs([exp.experiment_id], shared, max_results=50000)
     children: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     trained: dict[str, dict[str, str]] = defaultdict(dict)  # study → pretrain model → the run that trained it
     by_key = {r.data.tags["drl.key"]: r.info.run_id for r in runs
