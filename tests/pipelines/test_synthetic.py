@@ -1,7 +1,10 @@
 import csv
 import hashlib
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,7 @@ from pipelines.synthetic.generate import (CSV_HEADER, SOURCE, generate_benchmark
                                           render_video)
 from pipelines.synthetic.motions import DOWNSTREAM_CLASSES, SOURCE_CLASSES
 
+REPO = Path(__file__).resolve().parents[2]
 TINY = BenchmarkConfig(source_train_per_class=2, source_test_per_class=1, downstream_train_per_class=1,
                        downstream_test_per_class=1, size=32, duration=(1.1, 1.2))
 
@@ -47,6 +51,13 @@ def test_layout_is_kinetics(tiny_bench):
 def test_generation_is_deterministic(tiny_bench, tmp_path):
     again = generate_benchmark(TINY, tmp_path / "again", workers=1)
     assert _digest(again.root) == _digest(tiny_bench.root)
+    # another process, confined to one core, with three workers (x264 threading follows the machine)
+    code = ("import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from tests.pipelines.test_synthetic import TINY; "
+            "from pipelines.synthetic.generate import generate_benchmark; "
+            "generate_benchmark(TINY, sys.argv[1], workers=3)")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "pinned")], check=True, cwd=REPO)
+    assert _digest(tmp_path / "pinned") == _digest(tiny_bench.root)
     other = generate_benchmark(replace(TINY, seed=1), tmp_path / "other", workers=1)
     assert _digest(other.root) != _digest(tiny_bench.root)
 
