@@ -51,6 +51,11 @@ class DecodeConfig:
     isolate: bool = True
     max_calls: int = 16
     videos_per_task: int = 8
+    # What counts as a video (pipelines/decode/video.py VideoChecks): fewer frames or seconds is
+    # "not_a_video"; a larger frame (pixels, from the header) is "too_large".
+    min_frames: int = 4
+    min_seconds: float = 0.25
+    max_pixels: int = 7680 * 4320
 
     def __post_init__(self) -> None:
         _check(self.num_frames >= 1, "num_frames", "must be at least 1")
@@ -64,6 +69,9 @@ class DecodeConfig:
         _check(self.timeout_s > 0, "timeout_s", "must be positive")
         _check(self.max_calls >= 0, "max_calls", "must be >= 0 (0 means never recycle)")
         _check(self.videos_per_task >= 1, "videos_per_task", "must be at least 1")
+        _check(self.min_frames >= 1, "min_frames", "must be at least 1")
+        _check(self.min_seconds >= 0, "min_seconds", "must be >= 0")
+        _check(self.max_pixels >= 64, "max_pixels", "must be at least 64")
 
 
 @dataclass(frozen=True)

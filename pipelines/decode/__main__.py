@@ -7,12 +7,13 @@ Decode one split of one dataset into shards and a manifest, and print the videos
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
 from pipelines.decode.readers import READERS
-from pipelines.decode.stage import DecodeInputs, run
+from pipelines.decode.stage import DecodeInputs, read_records, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,20 +33,28 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
-    import ray
-
-    ray.init(ignore_reinit_error=True, log_to_driver=False)
-    try:
-        out = run(cfg, DecodeInputs(args.dataset, args.split, args.root, args.annotations or args.root,
-                                    args.out, reader=args.dataset,
-                                    train=None if args.role is None else args.role == "train"))
+    inputs = DecodeInputs(args.dataset, args.split, args.root, args.annotations or args.root, args.out,
+                          reader=args.dataset, train=None if args.role is None else args.role == "train")
+    try:  # annotations, names and the root are checked before Ray starts
+        records = read_records(inputs)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if records.records and not any(os.path.exists(r.path) for r in records.records):
+        print(f"error: none of the {len(records.records)} videos of split {args.split!r} exists under "
+              f"--root {args.root} (first expected: {records.records[0].path}); is --root right?", file=sys.stderr)
+        return 2
+    import ray
+
+    ray.init(ignore_reinit_error=True, log_to_driver=False)
+    out = run(cfg, inputs, records)
     print(f"{'cached' if out.cached else 'decoded'}: {out.path}")
     print(f"status: {out.summary['by_status']}")
     for label, n in out.summary["per_label"].items():
         print(f"{n:6d}  {label}")
+    if out.summary["decoded"] == 0:
+        print(f"error: no video of split {args.split!r} could be decoded; reasons in {out.manifest}", file=sys.stderr)
+        return 1
     return 0
 
 

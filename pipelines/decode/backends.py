@@ -17,6 +17,33 @@ class VideoInfo:
     height: int
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What a container's header declares, read without decoding a frame (0: not declared)."""
+
+    width: int
+    height: int
+    frames: int
+    seconds: float
+
+
+def probe(path: str) -> Probe | None:
+    """The header of ``path``'s first video stream (PyAV), or None if PyAV cannot open it."""
+    try:
+        import av
+
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+            return Probe(stream.codec_context.width, stream.codec_context.height, int(stream.frames or 0), seconds)
+    except Exception:  # noqa: BLE001 - any container PyAV cannot read: the backends decide
+        return None
+
+
+class TruncatedVideo(RuntimeError):
+    """Fewer frames could be decoded than the container declares."""
+
+
 class Decoder(Protocol):
     """Open a video once, then read any frames by index."""
 
@@ -62,18 +89,20 @@ class PyAVDecoder:
         import av
 
         wanted, frames = set(map(int, indices)), {}
-        last = max(wanted)
+        last, decoded = max(wanted), 0
         with av.open(self._path) as container:
             for i, frame in enumerate(container.decode(video=0)):
+                decoded = i + 1
                 if i in wanted:
                     frames[i] = frame.to_ndarray(format="rgb24")
                 if i >= last:
                     break
-        if not frames:
+        if not decoded:
             raise RuntimeError("no frame could be decoded")
-        # A truncated file can hold fewer frames than its header says: repeat the last one.
-        have = sorted(frames)
-        return np.stack([frames[i] if i in frames else frames[have[-1]] for i in map(int, indices)])
+        if len(frames) < len(wanted):  # the header declares frames the file no longer holds
+            raise TruncatedVideo(f"only {decoded} of the {self._info.num_frames} frames the header declares "
+                                 f"could be decoded")
+        return np.stack([frames[i] for i in map(int, indices)])
 
 
 FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")

@@ -28,9 +28,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.config.schema import DecodeConfig
+from pipelines.decode.cache import LOCK, hold, remove_abandoned, reusable, write_completion
 from pipelines.decode.readers import RecordSet, VideoRecord, get_reader
 from pipelines.decode.schema import clips_to_table, empty_table
-from pipelines.decode.video import ClipSpec, decode_many_isolated, decode_video
+from pipelines.decode.screen import check_name, screen
+from pipelines.decode.video import ClipSpec, VideoChecks, decode_many_isolated, decode_video
 
 MANIFEST_FIELDS = ("video_id", "path", "split", "label_name", "status", "reason", "backend", "clips")
 
@@ -70,7 +72,8 @@ class DecodeOutput:
 def clip_spec(cfg: DecodeConfig, train: bool) -> ClipSpec:
     """``train_clips`` uniformly spaced clips for a training split, ``test_clips`` for a test split."""
     clips = cfg.train_clips if train else cfg.test_clips
-    return ClipSpec(cfg.num_frames, cfg.clip_seconds, clips, cfg.short_side)
+    checks = VideoChecks(cfg.min_frames, cfg.min_seconds, cfg.max_pixels)
+    return ClipSpec(cfg.num_frames, cfg.clip_seconds, clips, cfg.short_side, checks)
 
 
 def _relative(path: str, root: str) -> str:
@@ -93,8 +96,8 @@ def _size(path: Path) -> int | None:
 def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet, video_root: str = "") -> str:
     """Hash of decoding parameters, the class list and each input file's identity."""
     h = hashlib.sha256()
-    h.update(json.dumps({"spec": asdict(spec), "backends": cfg.backends, "classes": records.classes,
-                         "version": 2}, sort_keys=True).encode())
+    h.update(json.dumps({"spec": asdict(spec), "backends": cfg.backends, "timeout_s": cfg.timeout_s,
+                         "classes": records.classes, "version": 3}, sort_keys=True).encode())
     for r in records.records:
         size = _size(Path(r.path))
         h.update(json.dumps([{**asdict(r), "path": _relative(r.path, video_root)}, size]).encode())
@@ -128,8 +131,8 @@ def decode_batch(batch: pa.Table, spec: ClipSpec, cfg: DecodeConfig, manifest_di
 def _ray_decode(records: list[VideoRecord], spec: ClipSpec, cfg: DecodeConfig, tmp: Path) -> None:
     import ray
 
-    (tmp / "manifest_parts").mkdir(parents=True)
-    (tmp / "shards").mkdir()
+    (tmp / "manifest_parts").mkdir(parents=True, exist_ok=True)
+    (tmp / "shards").mkdir(exist_ok=True)
     if not records:
         return
     # Ray Data reserves half of the cluster for each operator by default; on a small node that
@@ -178,25 +181,42 @@ def _write_outputs(tmp: Path, rows: list[dict], records: RecordSet, key: str, cf
     return summary
 
 
-def run(cfg: DecodeConfig, inputs: DecodeInputs) -> DecodeOutput:
-    """Decode one split of one dataset into shards, or reuse the shards of an identical run."""
+def read_records(inputs: DecodeInputs) -> RecordSet:
+    """The split's records, screened (:mod:`pipelines.decode.screen`); nothing is opened yet.
+    Bad names and annotation files are errors here, before any Ray work starts."""
+    check_name(inputs.dataset, "dataset name")
+    check_name(inputs.split, "split name")
     records = get_reader(inputs.reader)(inputs.video_root, inputs.annotation_root, inputs.split)
+    return screen(records, inputs.video_root)
+
+
+def run(cfg: DecodeConfig, inputs: DecodeInputs, records: RecordSet | None = None) -> DecodeOutput:
+    """Decode one split of one dataset into shards, or reuse the verified shards of an
+    identical run (:mod:`pipelines.decode.cache`)."""
+    records = read_records(inputs) if records is None else records
     spec = clip_spec(cfg, inputs.is_train)
     key = cache_key(cfg, spec, records, inputs.video_root)
     final = Path(inputs.out_root) / inputs.dataset / inputs.split / key
-    if (final / "summary.json").is_file():
+    final.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(final)
+    if reusable(final, records.classes):
         return DecodeOutput(final, key, records.classes, json.loads((final / "summary.json").read_text()), True)
     tmp = final.with_name(f"{key}.partial-{uuid.uuid4().hex[:8]}")
     start = time.perf_counter()
+    lock = hold(tmp)
     try:
         _ray_decode(records.records, spec, cfg, tmp)
         rows = _collect_manifest(tmp, records)
         summary = _write_outputs(tmp, rows, records, key, cfg, spec, time.perf_counter() - start)
+        (tmp / LOCK).unlink()
+        write_completion(tmp)
+        if final.exists():  # a concurrent run finished first: keep its folder
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if final.exists():  # a concurrent run finished first: keep its folder
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        tmp.rename(final)
+    finally:
+        lock.close()
     return DecodeOutput(final, key, records.classes, summary, False)

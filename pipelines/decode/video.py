@@ -16,9 +16,21 @@ import numpy as np
 from PIL import Image
 
 from drl_core.data.clip_sampling import clip_starts, frame_indices, frame_times
-from pipelines.decode.backends import Backend, Decoder, FrameFolderDecoder
+from pipelines.decode.backends import Backend, Decoder, FrameFolderDecoder, TruncatedVideo, VideoInfo, probe
 
 FRAMES = "frames"  # the backend name recorded for frame folders
+
+
+@dataclass(frozen=True)
+class VideoChecks:
+    """What a file must be to count as a video: at least ``min_frames`` frames and
+    ``min_seconds``, at most ``max_pixels`` per frame (checked on the header, before decoding),
+    and at least ``1 - truncation_tolerance`` of the frames its container declares."""
+
+    min_frames: int = 4
+    min_seconds: float = 0.25
+    max_pixels: int = 7680 * 4320
+    truncation_tolerance: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -27,13 +39,14 @@ class ClipSpec:
     clip_seconds: float
     num_clips: int
     short_side: int
+    checks: VideoChecks = field(default_factory=VideoChecks)
 
 
 @dataclass
 class DecodeResult:
     """Clips C×T×H×W×3 and their timestamps C×T, or ``status``/``reason`` saying why not."""
 
-    status: str  # ok, missing, unreadable, empty, undecodable, timeout
+    status: str  # ok, missing, unreadable, empty, not_a_video, too_large, truncated, undecodable, timeout
     reason: str = ""
     backend: str = ""
     clips: np.ndarray | None = None
@@ -68,6 +81,32 @@ def _precheck(path: str, fps: float) -> DecodeResult | None:
     return None
 
 
+def _check_header(path: str, checks: VideoChecks) -> tuple[DecodeResult | None, int]:
+    """``too_large`` from the header alone (decoding a huge frame could exhaust memory), and the
+    frame count the container declares (0 if none)."""
+    head = probe(path) if not os.path.isdir(path) else None
+    if head is None:
+        return None, 0
+    if head.width * head.height > checks.max_pixels:
+        return DecodeResult("too_large", f"{head.width}x{head.height} pixels per frame (limit "
+                                         f"{checks.max_pixels:,})"), 0
+    return None, head.frames
+
+
+def _check_info(info: VideoInfo, declared: int, checks: VideoChecks) -> DecodeResult | None:
+    """``not_a_video`` (too few frames, too short, too large) or ``truncated`` (fewer frames
+    than the container declares), from what a backend opened."""
+    duration = info.num_frames / info.fps if info.fps > 0 else 0.0
+    if info.num_frames < checks.min_frames or duration < checks.min_seconds:
+        return DecodeResult("not_a_video", f"{info.num_frames} frame(s), {duration:.2f} s (a video needs "
+                                           f">= {checks.min_frames} frames and >= {checks.min_seconds:g} s)")
+    if info.width * info.height > checks.max_pixels:
+        return DecodeResult("too_large", f"{info.width}x{info.height} pixels per frame (limit {checks.max_pixels:,})")
+    if declared and info.num_frames < (1 - checks.truncation_tolerance) * declared:
+        return DecodeResult("truncated", f"{info.num_frames} decodable frames of the {declared} the container declares")
+    return None
+
+
 def _open(name: str, path: str, fps: float) -> Decoder:
     return FrameFolderDecoder(path, fps) if name == FRAMES else Backend(name).open(path)
 
@@ -79,6 +118,8 @@ def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...], fps: floa
     with ``fps`` > 0 is a frame folder (read as images at that rate).
     """
     bad = _precheck(path, fps)
+    if bad is None:
+        bad, declared = _check_header(path, spec.checks)
     if bad is not None:
         return bad
     errors = []
@@ -86,8 +127,11 @@ def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...], fps: floa
         try:
             decoder = _open(name, path, fps)
             info = decoder.info()
-            if info.num_frames < 1 or info.fps <= 0:
-                raise RuntimeError(f"no frames ({info.num_frames}) or no frame rate ({info.fps})")
+            if info.fps <= 0:
+                raise RuntimeError(f"no frame rate ({info.fps})")
+            bad = _check_info(info, declared, spec.checks)
+            if bad is not None:
+                return DecodeResult(bad.status, bad.reason, name, errors=errors)
             duration = info.num_frames / info.fps
             starts = clip_starts(duration, spec.clip_seconds, spec.num_clips)
             times = np.stack([frame_times(s, spec.clip_seconds, spec.num_frames) for s in starts])
@@ -97,6 +141,8 @@ def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...], fps: floa
             lookup = {int(i): _resize_short_side(f, spec.short_side) for i, f in zip(unique, frames)}
             clips = np.stack([[lookup[int(i)] for i in row] for row in idx])
             return DecodeResult("ok", "", name, clips, times.astype(np.float32), starts, info.fps, duration, errors)
+        except TruncatedVideo as err:
+            return DecodeResult("truncated", str(err), name, errors=errors)
         except Exception as err:  # noqa: BLE001 - every decoder failure is recorded, then the next is tried
             errors.append(f"{name}: {type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")
     return DecodeResult("undecodable", "; ".join(errors), errors=errors)

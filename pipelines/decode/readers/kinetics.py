@@ -39,7 +39,17 @@ def read_label_map(ann: Path, fallback_csv: str = "train.csv") -> tuple[str, ...
     if label_map.is_file():
         return unique_classes(read_lines(label_map), label_map)
     path = require(ann / fallback_csv, "annotation file (no label_map.txt either)")
-    return tuple(sorted({row["label"] for _, row in dict_rows(path, ["label"])}))
+    labels = set()
+    for row_no, row in dict_rows(path, ["label"]):
+        labels.add(nonempty_label(row["label"], path, row_no))
+    return tuple(sorted(labels))
+
+
+def nonempty_label(label: str, path: Path, row_no: int) -> str:
+    """``label``, or ValueError naming the file and row if it is empty or whitespace."""
+    if not label.strip():
+        raise ValueError(f"{path} row {row_no}: empty label")
+    return label
 
 
 def clip_stem(row: dict) -> str:
@@ -53,13 +63,26 @@ def label_folders(label: str) -> set[str]:
     return {label, underscored, underscored.replace("'", "").replace("(", "").replace(")", "")}
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the folder ``path`` leads to; None for a dangling or looping link."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 class VideoIndex:
     """Every video file under a root, by file stem (one walk of the tree)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.by_stem: dict[str, list[Path]] = {}
-        for folder, _, files in os.walk(root, followlinks=True):
+        seen: set[tuple[int, int] | None] = {None}  # (device, inode) of every folder walked; None: unreachable
+        for folder, subfolders, files in os.walk(root, followlinks=True):
+            seen.add(_identity(folder))
+            # followed symlinks may loop back to a folder already walked: never enter it twice
+            subfolders[:] = [d for d in subfolders if _identity(os.path.join(folder, d)) not in seen]
             for name in files:
                 stem, ext = os.path.splitext(name)
                 if ext.lower() in VIDEO_EXTENSIONS:
@@ -94,6 +117,7 @@ def add_rows(out: RecordSet, csv_path: Path, split: str, index: VideoIndex, keep
         label, ytid = row["label"], row["youtube_id"]
         if keep is not None and not keep(ytid):
             continue
+        nonempty_label(label, csv_path, row_no)
         where = f"{csv_path.name} row {row_no}"
         try:
             stem = clip_stem(row)
