@@ -53,9 +53,18 @@ def test_cloud_and_kuberay_recipes_parse_and_name_the_real_entrypoint():
     assert cloud["head_node_type"] in cloud["available_node_types"]
     assert any("--dashboard-host=127.0.0.1" in c for c in cloud["head_start_ray_commands"])
     comments = (REPO / "cluster/ray-cluster.yaml").read_text()
+    # ray up: token auth on every node, with the token the user generated copied to each of them
+    assert all("RAY_AUTH_MODE=token" in c for k in ("head_start_ray_commands", "worker_start_ray_commands")
+               for c in cloud[k] if "ray start" in c)
+    assert cloud["file_mounts"]["/home/ubuntu/.ray/auth_token"] == "~/.ray/auth_token"
+    assert any("chmod 600 ~/.ray/auth_token" in c for c in cloud["setup_commands"])
     job = yaml.safe_load((REPO / "cluster/kuberay-rayjob.yaml").read_text())
     assert job["kind"] == "RayJob" and job["apiVersion"].startswith("ray.io/")
-    assert job["spec"]["rayClusterSpec"]["headGroupSpec"]["rayStartParams"]["dashboard-host"] == "127.0.0.1"
+    spec = job["spec"]["rayClusterSpec"]
+    # KubeRay submits through the dashboard service: it must not be bound to the pod's loopback;
+    # token auth protects it instead.
+    assert "dashboard-host" not in spec["headGroupSpec"]["rayStartParams"]
+    assert spec["authOptions"] == {"mode": "token"}
     for text in (job["spec"]["entrypoint"], comments):
         script, config = re.search(r"python (pipelines/full_study\.py) --config (\S+\.yaml)", text).groups()
         assert (REPO / script).is_file() and (REPO / config).is_file()
