@@ -215,3 +215,23 @@ def test_the_cli_fails_when_nothing_decodes(tmp_path, make_video, ray_local, cap
     rc = main(["--dataset", "kinetics400", "--root", inputs.video_root, "--annotations", inputs.annotation_root,
                "--split", "train", "--out", str(tmp_path / "o")])
     assert rc == 1 and "no video of split 'train' could be decoded" in capsys.readouterr().err
+
+
+def test_diving48_and_jester_names_cannot_leave_the_root(tmp_path):
+    import json
+
+    from pipelines.decode.readers import get_reader
+
+    div = tmp_path / "diving48"
+    (div / "rgb").mkdir(parents=True)
+    (div / "Diving48_vocab.json").write_text(json.dumps([["Back", "15som", "05Twis", "FREE"]]))
+    names = ["ok_clip", "../../../outside", "/etc/passwd", "rgb/../../../x"]
+    (div / "Diving48_V2_train.json").write_text(json.dumps([{"vid_name": n, "label": 0} for n in names]))
+    jes = tmp_path / "jester"
+    (jes / "20bn-jester-v1" / "1").mkdir(parents=True)
+    (jes / "jester-v1-labels.csv").write_text("Swiping Left\n")
+    (jes / "jester-v1-train.csv").write_text("1;Swiping Left\n../../../etc;Swiping Left\n/etc;Swiping Left\n")
+    for reader, root, split, inside in (("diving48", div, "train", {"ok_clip"}), ("jester", jes, "train", {"1"})):
+        out = screen(get_reader(reader)(root, root, split), root)
+        assert {r.video_id for r in out.records} == inside, reader
+        assert {r.status for r in out.rejects} == {"outside_root"} and len(out.rejects) >= 2, reader
