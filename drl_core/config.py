@@ -23,17 +23,20 @@ class ModelConfig:
     ``width`` is the channel count of the first stage: 64 is the published ResNet; smaller
     values give the reduced-width variants used on CPUs. ``stem_pool`` keeps the stem's max-pool
     (the published models); the CPU defaults drop it, since at 28-pixel inputs it erases most of
-    the motion (see docs/CALIBRATION.md).
+    the motion (see docs/CALIBRATION.md). ``dropout`` before the classifier, in training only:
+    0.5 as in every video config of the reference code; the spatial models use none.
     """
 
     name: str = "r3d18"
     width: int = 8
     stem_pool: bool = False
     checkpoint: str = ""
+    dropout: float = 0.5
 
     def __post_init__(self) -> None:
         check(self.name in MODEL_NAMES, "name", f"unknown model {self.name!r} (valid: {', '.join(MODEL_NAMES)})")
         check(self.width >= 4 and self.width % 4 == 0, "width", f"must be a multiple of 4, >= 4; got {self.width}")
+        check(0 <= self.dropout < 1, "dropout", f"must lie in [0, 1), got {self.dropout}")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ class AlgorithmConfig:
     """Which training objective to use and its weights (defaults from the paper's supplement).
 
     Names: ``supervised``, ``adversarial`` (Alg. 1), ``spatial_adversary`` (Alg. 2),
-    ``static_inputs`` (Alg. 3).
+    ``static_inputs`` (Alg. 3). ``attack_target``: what Alg. 1's attack pushes the spatial model
+    away from, the video model's prediction (``predicted``, the reference's) or the ``label``.
     """
 
     name: str = "supervised"
@@ -98,10 +102,11 @@ class AlgorithmConfig:
     epsilon: float = 8 / 255
     attack: str = "fgsm"
     attack_steps: int = 5
+    attack_target: str = "predicted"
     static_mode: str = "freeze"
     per_sample_scaling: bool = False
     temperature: float = 1.0
-    spatial: ModelConfig = field(default_factory=lambda: ModelConfig(name="r2d18"))
+    spatial: ModelConfig = field(default_factory=lambda: ModelConfig(name="r2d18", dropout=0.0))
 
     def __post_init__(self) -> None:
         check(self.name in ALGORITHM_NAMES, "name",
@@ -112,6 +117,8 @@ class AlgorithmConfig:
         check(self.epsilon >= 0, "epsilon", f"must be >= 0, got {self.epsilon}")
         check(self.attack in ("fgsm", "pgd"), "attack", f"must be fgsm or pgd, got {self.attack!r}")
         check(self.attack_steps >= 1, "attack_steps", "must be >= 1")
+        check(self.attack_target in ("predicted", "label"), "attack_target",
+              f"must be predicted (the video model's prediction, as the reference) or label, got {self.attack_target!r}")
         check(self.static_mode in ("freeze", "shuffle"), "static_mode",
                f"must be freeze or shuffle, got {self.static_mode!r}")
         check(self.temperature > 0, "temperature", "must be positive")

@@ -69,11 +69,12 @@ def train_one_epoch(algo: Algorithm, loader: Sized, optimizer: torch.optim.Optim
     """One pass over ``loader`` (dicts with ``clips`` B×C×T×H×W and ``label`` B).
 
     Gradients are accumulated over ``accumulate`` batches before each optimizer step, so the
-    effective batch is ``accumulate × B``. Returns mean loss, accuracy and loss components.
+    effective batch is ``accumulate × B``. ``freeze_bn`` fixes the BN statistics of ``algo.video``
+    (the network being trained), as the reference's fine-tuning and DRL phase do. Returns mean loss, accuracy and loss components.
     """
     algo.train()
-    if freeze_bn:
-        freeze_batchnorm(algo)
+    if freeze_bn:  # the trained network's BN (Alg. 1/2's spatial models keep training theirs)
+        freeze_batchnorm(getattr(algo, "video", algo))
     sums: dict[str, float] = {}
     correct = seen = 0
     start = time.perf_counter()

@@ -90,7 +90,8 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
     specs = [StageSpec(f"evaluate/{model}", "evaluate", evaluate, weights + test_deps + mapped_deps,
                        resources=eval_res)]
     ds = cfg.dynamic_score
-    distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip, eval_splits=tests,
+    distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip,
+                       AlgorithmConfig(temperature=ds.temperature), eval_splits=tests,
                        teacher="model", seed=cfg.seed, eval_batch_size=res.eval_batch_size,
                        loader_workers=res.data_loader_workers)
     specs.append(StageSpec(f"dynamic_score/{model}", "train", distill,

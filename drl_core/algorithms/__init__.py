@@ -35,7 +35,7 @@ def build_algorithm(cfg, video: nn.Module, spatial: nn.Module | None, mean: Sequ
         raise ValueError(f"algorithm {cfg.name!r} needs a spatial model")
     if cfg.name == "adversarial":
         return AdversarialAugmentation(video, spatial, mean, std, cfg.alpha, cfg.beta, cfg.epsilon,
-                                       cfg.attack, cfg.attack_steps, cfg.temperature)
+                                       cfg.attack, cfg.attack_steps, cfg.temperature, cfg.attack_target)
     if cfg.name == "spatial_adversary":
         return SpatialAdversary(video, spatial, cfg.lam, cfg.temperature)
     raise ValueError(f"unknown algorithm {cfg.name!r} (valid: {', '.join(ALGORITHMS)})")

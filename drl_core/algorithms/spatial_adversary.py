@@ -1,7 +1,8 @@
 """Alg. 2, learned spatial adversary: push the video model away from what a spatial model can mimic.
 
-The spatial model minimises KD(spatial ‖ video); the same term reaches the video model through
-gradient reversal scaled by λ, so the video model minimises CE − λ·KD(spatial ‖ video).
+As in the reference code, the spatial model minimises λ·KD(spatial ‖ video) + CE(spatial, y):
+a mimic that is also a classifier. The KD term reaches the video model through gradient reversal,
+so the video model minimises CE(video, y) − λ·KD(spatial ‖ video).
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ class SpatialAdversary(Algorithm):
         self.lam, self.temperature = lam, temperature
 
     def forward(self, clips: torch.Tensor, labels: torch.Tensor) -> StepOutput:
+        """Clips B×C×T×H×W, labels B → one loss for both networks (their gradients differ)."""
         logits = self.video(clips)
         ce = F.cross_entropy(logits, labels)
-        # The spatial model gets +∂KD (mimicry); the video model gets −λ·∂KD (evasion).
-        kd = kd_loss(self.spatial(clips), grad_reverse(logits, self.lam), self.temperature)
-        return StepOutput(ce + kd, detached(ce=ce, kd=kd), logits)
+        sp_logits = self.spatial(clips)
+        # Through the reversal the spatial model gets +λ·∂KD (mimicry), the video model −λ·∂KD (evasion).
+        kd = kd_loss(sp_logits, grad_reverse(logits), self.temperature)
+        sp_ce = F.cross_entropy(sp_logits, labels)
+        return StepOutput(ce + self.lam * kd + sp_ce, detached(ce=ce, kd=kd, spatial_ce=sp_ce), logits)

@@ -34,7 +34,8 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
-def create_model(name: str, num_classes: int, width: int = 64, stem_pool: bool = True, **kwargs) -> VideoClassifier:
+def create_model(name: str, num_classes: int, width: int = 64, stem_pool: bool = True, dropout: float = 0.0,
+                 **kwargs) -> VideoClassifier:
     """Build a registered backbone with a ``num_classes``-way linear head.
 
     Args:
@@ -42,12 +43,13 @@ def create_model(name: str, num_classes: int, width: int = 64, stem_pool: bool =
         num_classes: classifier width.
         width: first-stage channels; 64 is the published model, smaller is cheaper.
         stem_pool: keep the stem's max-pool (the published model); False suits small inputs.
+        dropout: dropout before the classifier, in training only.
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(list_models())}")
     if kwargs:
         raise TypeError(f"create_model({name!r}) got unexpected arguments: {', '.join(sorted(kwargs))}")
-    return VideoClassifier(MODELS[name](width, stem_pool), num_classes)
+    return VideoClassifier(MODELS[name](width, stem_pool), num_classes, dropout)
 
 
 def build_model(cfg, num_classes: int) -> VideoClassifier:
@@ -58,7 +60,7 @@ def build_model(cfg, num_classes: int) -> VideoClassifier:
     """
     import torch
 
-    model = create_model(cfg.name, num_classes, width=cfg.width, stem_pool=cfg.stem_pool)
+    model = create_model(cfg.name, num_classes, width=cfg.width, stem_pool=cfg.stem_pool, dropout=cfg.dropout)
     if cfg.checkpoint:
         state = torch.load(cfg.checkpoint, map_location="cpu", weights_only=True)
         state = state.get("model", state)

@@ -12,11 +12,14 @@ class VideoClassifier(nn.Module):
     Args:
         backbone: maps clips B×C×T×H×W to pooled features B×D; must expose ``out_dim``.
         num_classes: width of the linear head.
+        dropout: dropout probability on the pooled features before the head (training only;
+            the reference's video models use 0.5). It holds no weights, so state dicts match.
     """
 
-    def __init__(self, backbone: nn.Module, num_classes: int) -> None:
+    def __init__(self, backbone: nn.Module, num_classes: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.backbone = backbone
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(backbone.out_dim, num_classes)
 
     @property
@@ -40,9 +43,9 @@ class VideoClassifier(nn.Module):
         if x.dim() == 6:
             b, n = x.shape[:2]
             feats = self.backbone(x.flatten(0, 1))
-            logits = self.fc(feats).view(b, n, -1).mean(1)
+            logits = self.fc(self.dropout(feats)).view(b, n, -1).mean(1)
             feats = feats.view(b, n, -1).mean(1)
         else:
             feats = self.forward_features(x)
-            logits = self.fc(feats)
+            logits = self.fc(self.dropout(feats))
         return (logits, feats) if return_features else logits

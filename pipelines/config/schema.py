@@ -183,7 +183,9 @@ class DrlConfig:
 
     ``second_phase`` (the reference code) starts each algorithm from the baseline checkpoint,
     head included, with ``optim``; ``control`` then also continues the baseline for the same
-    epochs with plain cross-entropy. ``from_scratch`` trains each algorithm with the pretrain
+    epochs with plain cross-entropy. ``optim.freeze_bn`` (default on, as the reference's DRL phase
+    and Table 1's fine-tuning schedule, which that phase is) applies to the control too; it
+    freezes the BN of the video model, not of Alg. 1/2's spatial models. ``from_scratch`` trains each algorithm with the pretrain
     schedule instead. The weights α, β, λ, ε come from the top-level ``algorithm`` block.
     """
 
@@ -191,7 +193,7 @@ class DrlConfig:
     mode: str = "second_phase"
     control: bool = True
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
-        optimizer="adamw", epochs=1, lr=1e-4, step_size=1, batch_size=16, weight_decay=1e-4))
+        optimizer="adamw", epochs=1, lr=1e-4, step_size=1, batch_size=16, weight_decay=1e-4, freeze_bn=True))
 
     def __post_init__(self) -> None:
         _check(self.mode in ("second_phase", "from_scratch"), "mode",
@@ -203,11 +205,19 @@ class DrlConfig:
 
 @dataclass(frozen=True)
 class DynamicScoreConfig:
-    """Distil a spatial model from each video model, then score it (and probe it) on the tests."""
+    """Distil a spatial model from each video model, then score it (and probe it) on the tests.
 
-    spatial: ModelConfig = field(default_factory=lambda: ModelConfig(name="r2d10"))
+    ``temperature`` is the distillation's softmax temperature (the study's DS stages and the Tune
+    probe both use it); the score itself is the KL at temperature 1, as in the paper.
+    """
+
+    spatial: ModelConfig = field(default_factory=lambda: ModelConfig(name="r2d10", dropout=0.0))
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
         optimizer="adamw", epochs=1, lr=1e-3, step_size=1, batch_size=16, weight_decay=1e-4))
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check(self.temperature > 0, "temperature", f"must be positive, got {self.temperature}")
 
 
 @dataclass(frozen=True)

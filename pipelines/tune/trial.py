@@ -42,7 +42,7 @@ def epoch_probe(cfg: StudyConfig, results: dict[str, StageResult]) -> EpochProbe
     ds = cfg.dynamic_score
     return EpochProbe(tests, downstream, ds.spatial, dataclasses.replace(ds.optim, epochs=cfg.tune.ds_epochs),
                       cfg.linear_probe.weight_decay, cfg.linear_probe.max_iter, cfg.resources.eval_batch_size,
-                      cfg.algorithm.temperature)
+                      ds.temperature)
 
 
 def trial_job(cfg: StudyConfig, results: dict[str, StageResult]) -> TrainJob:

@@ -52,7 +52,8 @@ def test_adversarial_clips_differ_from_clean_and_are_used():
 
 
 def test_spatial_adversary_reverses_gradient_into_video_model():
-    """Video grads equal ∂(CE − λ·KD); spatial grads equal ∂KD: the reversal really happens."""
+    """Video grads equal ∂(CE − λ·KD); spatial grads equal ∂(λ·KD + CE_spatial), the reference's
+    objective: the reversal really happens and the mimic is also a classifier."""
     import torch.nn.functional as F
 
     from drl_core.losses import kd_loss
@@ -70,9 +71,34 @@ def test_spatial_adversary_reverses_gradient_into_video_model():
     g_ce = grad(F.cross_entropy(logits, labels), video_w)
     g_kd_video = grad(kd_loss(sp_logits.detach(), logits), video_w)
     g_kd_spatial = grad(kd_loss(sp_logits, logits.detach()), spatial_w)
+    g_ce_spatial = grad(F.cross_entropy(sp_logits, labels), spatial_w)
     torch.testing.assert_close(g_video, g_ce - 0.5 * g_kd_video, rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(g_spatial, g_kd_spatial, rtol=1e-4, atol=1e-6)
-    assert g_kd_video.abs().sum() > 0
+    torch.testing.assert_close(g_spatial, 0.5 * g_kd_spatial + g_ce_spatial, rtol=1e-4, atol=1e-6)
+    assert g_kd_video.abs().sum() > 0 and g_ce_spatial.abs().sum() > 0
+    # the loss value, by hand
+    by_hand = F.cross_entropy(logits, labels) + 0.5 * kd_loss(sp_logits, logits) + F.cross_entropy(sp_logits, labels)
+    assert torch.isclose(out.loss, by_hand, rtol=1e-5)
+
+
+@pytest.mark.parametrize("target", ["predicted", "label"])
+def test_the_attack_pushes_the_spatial_model_away_from_the_chosen_target(target):
+    """``predicted`` (the reference) attacks the video model's argmax, ``label`` the true label."""
+    import copy
+
+    from drl_core.adversaries import attack
+
+    algo = _build("adversarial", attack_target=target)
+    clips = torch.randn(4, 3, 4, 32, 32)
+    ref = copy.deepcopy(algo)
+    predicted = ref.video(clips).argmax(1)
+    labels = (predicted + 1) % 3  # every label disagrees with the prediction
+    aim = predicted if target == "predicted" else labels
+    expected = attack("fgsm", ref.spatial, clips, aim, algo.epsilon, algo.mean, algo.std, algo.attack_steps)
+    other = attack("fgsm", copy.deepcopy(algo).spatial, clips, labels if target == "predicted" else predicted,
+                   algo.epsilon, algo.mean, algo.std, algo.attack_steps)
+    algo(clips, labels)
+    torch.testing.assert_close(algo.last_adversarial, expected)
+    assert not torch.equal(algo.last_adversarial, other)
 
 
 def test_static_clips_freeze_and_shuffle():
@@ -106,3 +132,6 @@ def test_algorithm_config_validation():
 def test_defaults_from_the_supplement():
     cfg = AlgorithmConfig()
     assert (cfg.alpha, cfg.beta, cfg.lam, cfg.epsilon, cfg.attack_steps) == (0.5, 0.5, 0.5, 8 / 255, 5)
+    assert cfg.attack_target == "predicted"
+    with pytest.raises(ValueError, match="attack_target"):
+        AlgorithmConfig(attack_target="random")

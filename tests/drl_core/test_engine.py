@@ -64,3 +64,21 @@ def test_freeze_bn_keeps_running_statistics():
                     torch.device("cpu"), freeze_bn=True)
     after = [b for n, b in model.named_buffers() if "running_mean" in n]
     assert all(torch.equal(x, y) for x, y in zip(before, after))
+
+
+def test_freeze_bn_fixes_the_video_model_only_and_alg_1_spatial_keeps_learning_its_statistics():
+    from drl_core.algorithms import build_algorithm
+    from drl_core.config import AlgorithmConfig, ClipConfig
+
+    clip = ClipConfig()
+    video, spatial = create_model("r3d10", 3, width=4), create_model("r2d10", 3, width=4)
+    algo = build_algorithm(AlgorithmConfig(name="adversarial", attack_steps=1), video, spatial, clip.mean, clip.std)
+
+    def means(m):
+        return [b.clone() for n, b in m.named_buffers() if "running_mean" in n]
+
+    v0, s0 = means(video), means(spatial)
+    train_one_epoch(algo, _batches(1, 4), make_optimizer(algo.parameters(), OptimConfig(lr=0.01)),
+                    torch.device("cpu"), freeze_bn=True)
+    assert all(torch.equal(x, y) for x, y in zip(v0, means(video)))
+    assert any(not torch.equal(x, y) for x, y in zip(s0, means(spatial)))

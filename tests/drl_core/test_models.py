@@ -88,3 +88,22 @@ def test_build_model_loads_a_checkpoint_and_skips_a_foreign_head(tmp_path):
     assert model.fc.out_features == 10
     with pytest.raises(ValueError, match="imagenet.pt: does not fit"):
         build_model(ModelConfig(name="r2d18", width=16, checkpoint=str(tmp_path / "imagenet.pt")), 10)
+
+
+def test_dropout_acts_in_training_only_and_holds_no_weights():
+    from drl_core.config import AlgorithmConfig, ModelConfig
+
+    torch.manual_seed(0)
+    model = create_model("r3d10", 3, width=4, dropout=0.5)
+    plain = create_model("r3d10", 3, width=4)
+    plain.load_state_dict(model.state_dict())  # same keys: dropout has no weights
+    x = torch.randn(2, 3, 4, 16, 16)
+    model.eval(), plain.eval()
+    torch.testing.assert_close(model(x), plain(x))
+    model.train()
+    feats = model.forward_features(x)
+    a, b = model.fc(model.dropout(feats)), model.fc(model.dropout(feats))
+    assert not torch.allclose(a, b)  # a fresh mask each pass
+    assert ModelConfig().dropout == 0.5 and AlgorithmConfig().spatial.dropout == 0.0
+    with pytest.raises(ValueError, match="dropout"):
+        ModelConfig(dropout=1.0)

@@ -85,6 +85,16 @@ def test_changing_the_drl_weights_leaves_the_baseline_key_alone():
     assert stage_key(a["pretrain/static_inputs"], {"train": "k"}) != stage_key(b["pretrain/static_inputs"], {"train": "k"})
 
 
+def test_the_drl_phase_freezes_bn_for_every_algorithm_and_the_control_and_ds_has_its_temperature():
+    specs = by_name(build_study(load_config(StudyConfig, None, {"dynamic_score.temperature": 2.0})))
+    for name in ("continued", "adversarial", "spatial_adversary", "static_inputs"):
+        assert specs[f"pretrain/{name}"].config.optim.freeze_bn, name
+    assert not specs["pretrain/baseline"].config.optim.freeze_bn
+    assert specs["dynamic_score/baseline"].config.algorithm.temperature == 2.0
+    assert specs["pretrain/baseline"].config.model.dropout == 0.5
+    assert specs["dynamic_score/baseline"].config.model.dropout == 0.0
+
+
 def test_runtime_settings_are_no_part_of_any_stage_key():
     from pipelines.stages.base import stage_key
 
@@ -110,6 +120,14 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     assert abs(cfg.algorithm.epsilon - 8 / 255) < 1e-6 and cfg.dynamic_score.spatial.name == "r2d18"
     assert {d.name for d in cfg.data.downstream} == {"ucf101", "hmdb51", "diving48"}
     assert cfg.resources.use_gpu and cfg.pretrain.clip.flip
+    # the reference's settings: dropout 0.5 on the video model, BN frozen in the DRL phase,
+    # fine-tuning weight decay 1e-3 on HMDB-51 and Diving-48, learning rates scaled to the batch
+    assert cfg.pretrain.model.dropout == 0.5 and cfg.dynamic_score.spatial.dropout == 0.0
+    assert cfg.drl.optim.freeze_bn
+    ft = {d.name: d.finetune for d in cfg.data.downstream}
+    assert ft["ucf101"].weight_decay == 1e-4 and ft["hmdb51"].weight_decay == ft["diving48"].weight_decay == 1e-3
+    for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
+        assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
     validate(build_study(cfg))
 
 

@@ -134,3 +134,13 @@ def test_search_space_maps_each_distribution_and_trials_apply_their_values():
     assert trial.algorithm.lam == 0.3 and trial.drl.optim.lr == 0.001 and trial.drl.algorithms == ("static_inputs",)
     with pytest.raises(ConfigError, match="algorithm.lam: expected float"):
         trial_config(cfg, {"algorithm.lam": "high"})
+
+
+def test_the_tune_probe_distils_with_the_dynamic_score_temperature():
+    from pipelines.stages.base import StageResult
+    from pipelines.study_graph import decoded_splits
+    from pipelines.tune.trial import epoch_probe
+
+    cfg = load_config(StudyConfig, None, {"dynamic_score.temperature": 3.0, "algorithm.temperature": 0.5})
+    results = {name: StageResult(name, "k", "", {"path": f"/data/{name}"}) for name in decoded_splits(cfg)}
+    assert epoch_probe(cfg, results).temperature == 3.0
