@@ -6,6 +6,10 @@ Output folder ``<out_root>/<dataset>/<split>/<key>/``::
     classes.txt        class names in label order
     manifest.csv       one row per input video or annotation row: status, reason, backend
     summary.json       counts by status and by label, the key and the parameters
+    complete.json      every file's size, written last (pipelines.decode.cache verifies it on reuse)
+
+Records are screened before anything is opened (pipelines.decode.screen): paths outside the
+video root and repeated video ids go to the manifest as ``outside_root`` / ``duplicate``.
 
 ``key`` hashes the parameters, the class list, every annotation row and every input file's
 path (relative to the video root) and size: a re-run with the same inputs reuses the folder, a
