@@ -27,4 +27,6 @@ for _ in $(seq 1 30); do
   sleep 0.5
 done
 [ ${#alive[@]} -gt 0 ] && kill -KILL "${alive[@]}" 2>/dev/null || true
+# Ray resolves address "auto" (a job's driver does) through this file: leave no stale address.
+rm -f "$TEMP_DIR/ray_current_cluster"
 echo "[cluster] stopped the Ray head at 127.0.0.1:$PORT (${#pids[@]} processes of $session)"

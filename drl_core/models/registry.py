@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from torch import nn
 
 from drl_core.names import MODEL_NAMES
 from drl_core.models.blocks import BasicBlock, Bottleneck
+from drl_core.models.checkpoints import load_checkpoint
 from drl_core.models.resnet2d import ResNet2dVideo
 from drl_core.models.resnet3d import ResNet3d
 from drl_core.models.video_net import VideoClassifier
@@ -53,23 +55,15 @@ def create_model(name: str, num_classes: int, width: int = 64, stem_pool: bool =
 
 
 def build_model(cfg, num_classes: int) -> VideoClassifier:
-    """The model a ``ModelConfig`` describes; loads ``cfg.checkpoint`` (a state dict) if set.
+    """The model a ``ModelConfig`` describes; loads ``cfg.checkpoint`` if set.
 
-    A checkpoint's classifier head is skipped when its shape differs (e.g. ImageNet weights for
-    a spatial model); every other mismatch is an error naming the checkpoint.
+    The checkpoint is this project's state dict or a torchvision ImageNet ResNet (R2D and TSM;
+    :mod:`drl_core.models.checkpoints`). A head of another shape is skipped; every other
+    mismatch is an error naming the file. What was loaded is logged, and kept as
+    ``model.checkpoint_report``.
     """
-    import torch
-
     model = create_model(cfg.name, num_classes, width=cfg.width, stem_pool=cfg.stem_pool, dropout=cfg.dropout)
     if cfg.checkpoint:
-        state = torch.load(cfg.checkpoint, map_location="cpu", weights_only=True)
-        state = state.get("model", state)
-        own = model.state_dict()
-        head = {k for k in ("fc.weight", "fc.bias") if k in state and state[k].shape != own[k].shape}
-        shaped = [k for k, v in state.items() if k in own and k not in head and v.shape != own[k].shape]
-        missing, unexpected = model.load_state_dict(
-            {k: v for k, v in state.items() if k not in head and k not in shaped}, strict=False)
-        bad = shaped + [k for k in missing if k not in head] + list(unexpected)
-        if bad:
-            raise ValueError(f"{cfg.checkpoint}: does not fit {cfg.name} width {cfg.width}: {', '.join(bad[:5])}")
+        model.checkpoint_report = load_checkpoint(model, cfg.checkpoint, cfg.name, cfg.width)
+        logging.getLogger(__name__).info(model.checkpoint_report)
     return model

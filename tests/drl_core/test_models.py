@@ -107,3 +107,37 @@ def test_dropout_acts_in_training_only_and_holds_no_weights():
     assert ModelConfig().dropout == 0.5 and AlgorithmConfig().spatial.dropout == 0.0
     with pytest.raises(ValueError, match="dropout"):
         ModelConfig(dropout=1.0)
+
+
+@pytest.mark.parametrize("depth,name", [(18, "r2d18"), (50, "r2d50")])
+def test_a_torchvision_imagenet_resnet_loads_into_r2d_and_a_frozen_frame_gives_its_features(tmp_path, depth, name):
+    from drl_core.config import ModelConfig
+    from drl_core.models import build_model
+    from tests.drl_core.torchvision_layout import TorchvisionResNet
+
+    torch.manual_seed(0)
+    plain = TorchvisionResNet(depth).eval()
+    path = tmp_path / f"resnet{depth}-imagenet.pth"
+    torch.save(plain.state_dict(), path)  # torchvision's key names and shapes
+    model = build_model(ModelConfig(name=name, width=64, stem_pool=True, checkpoint=str(path), dropout=0.0), 7).eval()
+    assert "torchvision ImageNet ResNet (head dropped)" in model.checkpoint_report and model.fc.out_features == 7
+    image = torch.randn(2, 3, 64, 64)
+    clip = image.unsqueeze(2).expand(2, 3, 4, 64, 64)  # a frozen-frame clip
+    with torch.no_grad():
+        torch.testing.assert_close(model.forward_features(clip), plain.features(image), rtol=1e-4, atol=1e-5)
+
+
+def test_torchvision_weights_load_into_tsm_and_refuse_r3d_or_a_narrow_width(tmp_path):
+    from drl_core.config import ModelConfig
+    from drl_core.models import build_model
+    from tests.drl_core.torchvision_layout import TorchvisionResNet
+
+    plain = TorchvisionResNet(18)
+    path = tmp_path / "resnet18-f37072fd.pth"
+    torch.save(plain.state_dict(), path)
+    tsm = build_model(ModelConfig(name="tsm_r18", width=64, stem_pool=True, checkpoint=str(path)), 5)
+    torch.testing.assert_close(tsm.backbone.stages[3][1].conv2.weight, plain.layer4[1].conv2.weight)
+    with pytest.raises(ValueError, match="fits R2D and TSM backbones, not r3d18"):
+        build_model(ModelConfig(name="r3d18", width=64, checkpoint=str(path)), 5)
+    with pytest.raises(ValueError, match="does not fit r2d18 width 32"):
+        build_model(ModelConfig(name="r2d18", width=32, checkpoint=str(path)), 5)
