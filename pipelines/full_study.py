@@ -19,6 +19,7 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
 
 from pipelines import tracking  # noqa: E402
 from pipelines.driver import parse_sets, provenance, resolve_output, run_locked  # noqa: E402
+from pipelines.config.weights import check_weights  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cfg = load_config(StudyConfig, args.config, parse_sets(args.set), presets=SMOKE if args.smoke else None)
+        cfg = check_weights(cfg)
         studies = plan(cfg, args.seeds, args.biases)
     except (ConfigError, ValueError) as err:
         print(f"config error: {err}", file=sys.stderr)

@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines import tracking  # noqa: E402
+from pipelines.config.weights import check_weights  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.driver import interrupt, parse_sets, resolve_output, run_locked  # noqa: E402
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cfg = load_config(StudyConfig, args.config, parse_sets(args.set), presets=SMOKE_TUNE if args.smoke else None)
+        cfg = check_weights(cfg)
         if not cfg.search:
             raise ConfigError("search: empty; name at least one config key to search")
     except (ConfigError, ValueError) as err:

@@ -126,6 +126,13 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     assert cfg.drl.optim.freeze_bn
     ft = {d.name: d.finetune for d in cfg.data.downstream}
     assert ft["ucf101"].weight_decay == 1e-4 and ft["hmdb51"].weight_decay == ft["diving48"].weight_decay == 1e-3
+    # the spatial models (and TSM) start from torchvision's ImageNet ResNets; ImageNet normalisation
+    imagenet18 = "/weights/resnet18-f37072fd.pth"
+    assert cfg.dynamic_score.spatial.checkpoint == cfg.algorithm.spatial.checkpoint == imagenet18
+    if backbone.startswith("tsm"):
+        assert cfg.pretrain.model.checkpoint.endswith(("resnet18-f37072fd.pth", "resnet50-0676ba61.pth"))
+        assert (cfg.pretrain.optim.lr, cfg.pretrain.optim.batch_size) == (0.01, 32)  # the reference's TSM recipe
+    assert cfg.pretrain.clip.mean == (0.485, 0.456, 0.406) and cfg.pretrain.clip.jitter == 0.2
     for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
         assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
     validate(build_study(cfg))

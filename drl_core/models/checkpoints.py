@@ -1,0 +1,66 @@
+"""Loading weights into a model: this project's state dicts, and torchvision's ImageNet ResNets.
+
+Users bring torchvision's ResNet-18/50 files as downloaded (``resnet18-f37072fd.pth``,
+``resnet50-0676ba61.pth``); nothing is downloaded here. Their keys (``conv1``, ``bn1``,
+``layer1.0.conv1`` …, ``fc``) are renamed to this project's R2D / TSM layout (``backbone.stem.0``,
+``backbone.stem.1``, ``backbone.stages.0.0.conv1`` …); the ImageNet head is dropped. R2D and TSM
+apply the 2D network to each frame, so a frozen-frame clip gives the 2D network's features.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_TORCHVISION_KEYS = ("conv1.weight", "bn1.weight", "layer1.0.conv1.weight")
+
+
+def is_torchvision_resnet(state: dict[str, torch.Tensor]) -> bool:
+    """True for a torchvision ResNet state dict (its top-level ``conv1`` / ``layer1`` names)."""
+    return all(k in state for k in _TORCHVISION_KEYS)
+
+
+def from_torchvision(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A torchvision ResNet state dict renamed to this project's R2D / TSM keys, head dropped."""
+    out = {}
+    for key, value in state.items():
+        if key.startswith("fc."):
+            continue
+        new = re.sub(r"^conv1\.", "backbone.stem.0.", key)
+        new = re.sub(r"^bn1\.", "backbone.stem.1.", new)
+        new = re.sub(r"^layer(\d)\.", lambda m: f"backbone.stages.{int(m.group(1)) - 1}.", new)
+        if new == key:
+            raise ValueError(f"unexpected key {key!r} in a torchvision ResNet state dict")
+        out[new] = value
+    return out
+
+
+def load_checkpoint(model: nn.Module, path: str, name: str, width: int) -> str:
+    """Load the state dict at ``path`` into ``model`` (an R2D/R3D/TSM ``name`` of ``width``).
+
+    A torchvision ImageNet ResNet is renamed first (R2D and TSM only); a head of another shape
+    is skipped; every other missing, unexpected or misshapen tensor is a ValueError naming the
+    file. Returns a one-line report of what was loaded.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = state.get("model", state)
+    kind = "state dict"
+    if is_torchvision_resnet(state):
+        if not (name.startswith("r2d") or name.startswith("tsm")):
+            raise ValueError(f"{path}: a torchvision ImageNet ResNet fits R2D and TSM backbones, not {name}")
+        state, kind = from_torchvision(state), "torchvision ImageNet ResNet (head dropped)"
+    own = model.state_dict()
+    head = {k for k in ("fc.weight", "fc.bias") if k in state and state[k].shape != own[k].shape}
+    shaped = [k for k, v in state.items() if k in own and k not in head and v.shape != own[k].shape]
+    missing, unexpected = model.load_state_dict(
+        {k: v for k, v in state.items() if k not in head and k not in shaped}, strict=False)
+    allowed_missing = {"fc.weight", "fc.bias"} if kind != "state dict" else head
+    bad = shaped + [k for k in missing if k not in allowed_missing] + list(unexpected)
+    if bad:
+        raise ValueError(f"{path}: does not fit {name} width {width}: {', '.join(bad[:5])}")
+    loaded = len(state) - len(head)
+    return f"{path}: {kind}, {loaded} tensors loaded into {name}" + (", new head" if head or kind != "state dict" else "")

@@ -1,0 +1,55 @@
+"""The weight files a study's models start from: checked before anything runs.
+
+Every ``checkpoint`` a model block names must be a readable file: a missing one is a one-line
+ConfigError naming the key and the file. When any of them is a torchvision ImageNet ResNet
+(:mod:`drl_core.models.checkpoints`), the clips are normalised with ImageNet's mean and std, as
+those weights expect: the study's ``pretrain.clip`` is switched (and says so).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from drl_core.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, is_torchvision_resnet
+from pipelines.config.loader import ConfigError, with_values
+
+MODEL_KEYS = ("pretrain.model", "algorithm.spatial", "dynamic_score.spatial")
+
+
+def _block(cfg, dotted: str):
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def _is_imagenet(path: Path, key: str) -> bool:
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable or unsafe file
+        raise ConfigError(f"{key}.checkpoint: {path} is not a weights file ({type(err).__name__})") from None
+    return isinstance(state, dict) and is_torchvision_resnet(state.get("model", state))
+
+
+def check_weights(cfg):
+    """``cfg`` (a StudyConfig) with its weight files checked, and ImageNet normalisation if any
+    model starts from ImageNet weights."""
+    imagenet = []
+    for key in MODEL_KEYS:
+        checkpoint = _block(cfg, key).checkpoint
+        if not checkpoint:
+            continue
+        path = Path(checkpoint).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{key}.checkpoint: {path} not found (a model file of this project, or torchvision's "
+                              f"ImageNet ResNet file as downloaded, e.g. resnet18-f37072fd.pth)")
+        if _is_imagenet(path, key):
+            imagenet.append(key)
+    clip = cfg.pretrain.clip
+    if imagenet and (tuple(clip.mean), tuple(clip.std)) != (IMAGENET_MEAN, IMAGENET_STD):
+        print(f"[config] ImageNet weights in {', '.join(imagenet)}: pretrain.clip.mean/std set to ImageNet's",
+              file=sys.stderr, flush=True)
+        cfg = with_values(cfg, {"pretrain.clip.mean": list(IMAGENET_MEAN), "pretrain.clip.std": list(IMAGENET_STD)})
+    return cfg
