@@ -71,18 +71,22 @@ class ClipConfig:
     """Training and test transforms applied to decoded clips (T×H×W×3 uint8).
 
     ``flip`` defaults off: on the synthetic benchmark a horizontal flip turns "moving right"
-    into "moving left". The paper's real-data configs switch it on.
+    into "moving left". The paper's real-data configs switch it on. ``jitter`` is the brightness,
+    contrast and saturation strength, ``hue`` the largest hue shift (a fraction of a turn; the
+    reference's Kinetics configs use 0.2 for all four).
     """
 
     crop_size: int = 28
     flip: bool = False
     jitter: float = 0.2
+    hue: float = 0.0
     mean: tuple[float, float, float] = (0.45, 0.45, 0.45)
     std: tuple[float, float, float] = (0.225, 0.225, 0.225)
 
     def __post_init__(self) -> None:
         check(self.crop_size >= 8, "crop_size", f"must be >= 8, got {self.crop_size}")
         check(0 <= self.jitter < 1, "jitter", f"must lie in [0, 1), got {self.jitter}")
+        check(0 <= self.hue <= 0.5, "hue", f"must lie in [0, 0.5] (a fraction of a turn), got {self.hue}")
         check(min(self.std) > 0, "std", "must be positive")
 
 

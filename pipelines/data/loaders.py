@@ -54,7 +54,7 @@ def clip_loader(data: ShardData, clip: ClipConfig, train: bool, batch_size: int,
     Training draws one random stored clip per video with augmentation, shuffled; testing gives
     every stored clip of a video (B×N×C×T×S×S) with centre crops, in order.
     """
-    transform = ClipTransform(clip.crop_size, clip.mean, clip.std, train, clip.flip, clip.jitter)
+    transform = ClipTransform(clip.crop_size, clip.mean, clip.std, train, clip.flip, clip.jitter, clip.hue)
     all_clips = (not train) if all_clips is None else all_clips
     ds = ClipDataset(data.frames, data.labels, data.video_index, transform, all_clips, seed)
     gen = torch.Generator().manual_seed(seed)

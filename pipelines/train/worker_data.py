@@ -58,7 +58,7 @@ class EqualStepsSampler(Sampler[int]):
 def train_loader(data: ShardData, clip: ClipConfig, batch_size: int, count: int, seed: int,
                  num_workers: int = 0) -> DataLoader:
     """Training batches ``{"clips" B×C×T×S×S, "label" B, "video" B}``: one random clip per video."""
-    transform = ClipTransform(clip.crop_size, clip.mean, clip.std, True, clip.flip, clip.jitter)
+    transform = ClipTransform(clip.crop_size, clip.mean, clip.std, True, clip.flip, clip.jitter, clip.hue)
     dataset = ClipDataset(data.frames, data.labels, data.video_index, transform, False, seed)
     sampler = EqualStepsSampler(len(dataset), count, seed)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
