@@ -146,3 +146,13 @@ def test_every_shipped_config_loads_and_is_named_for_what_it_runs():
         assert cfg.pretrain.model.name == backbone.split("-w")[0].replace("-", "_")
         assert f"{cfg.pretrain.optim.epochs}e" == epochs and shape == f"1x{cfg.decode.num_frames}"
         validate(build_study(cfg))
+
+
+@pytest.mark.parametrize("dataset", ["ucf101", "hmdb51", "diving48"])
+def test_table_1_from_scratch_configs(dataset):
+    cfg = load_config(StudyConfig, REPO / "pipelines" / "configs" / f"drl_r3d18_{dataset}_1x16_100e.yaml")
+    o = cfg.pretrain.optim
+    assert (o.optimizer, o.epochs, o.lr, o.step_size, o.weight_decay, o.batch_size) == ("sgd", 100, 0.1, 30, 1e-3, 64)
+    assert cfg.pretrain.model.checkpoint == "" and cfg.data.source.reader == dataset and not cfg.data.downstream
+    assert cfg.drl.optim.epochs == 25 and cfg.drl.optim.freeze_bn
+    validate(build_study(cfg))
