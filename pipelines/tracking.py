@@ -22,6 +22,7 @@ from pipelines.mlflow_store import TrackingError, open_client, tracking_uri
 
 EXPERIMENT = "drl-study"
 STUDY_DIR_TAG = "drl.output_dir"
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 # Searches select a folder's runs by this hash of its path: an MLflow filter string cannot quote
 # every path (an apostrophe in it breaks the filter, whatever the escaping).
 STUDY_KEY_TAG = "drl.output_key"
@@ -70,6 +71,8 @@ class Tracker:
             self.experiment_id = self.client.create_experiment(experiment, artifact_location=artifacts)
         else:
             self.experiment_id = exp.experiment_id
+        # MLflow 3's UI opens an experiment on its GenAI pages unless told it holds model runs.
+        self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
 
     def create_run(self, name: str, parent_id: str | None = None, params: dict | None = None,
                    tags: dict[str, str] | None = None) -> str:

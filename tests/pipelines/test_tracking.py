@@ -45,3 +45,11 @@ def test_nan_and_non_numbers_are_not_logged(tmp_path):
     tracker = Tracker(str(tmp_path))
     run = tracker.create_run("stage")
     assert tracker.log_metrics(run, {"ok": 1.0, "nan": float("nan"), "text": "x", "flag": True}) == 1
+
+
+def test_the_experiment_opens_on_the_runs_table_in_mlflow_3(tmp_path):
+    from pipelines.tracking import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
+
+    tracker = Tracker(str(tmp_path))
+    tags = tracker.client.get_experiment(tracker.experiment_id).tags
+    assert tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND == "custom_model_development"
