@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from drl_core.algorithms import SpatialDistillation, build_algorithm
@@ -25,6 +24,7 @@ from drl_core.algorithms.base import Algorithm
 from drl_core.engine import make_optimizer, make_scheduler, seed_everything, train_one_epoch
 from drl_core.models import build_model
 from pipelines.evaluation import evaluate_job
+from pipelines.train.collectives import mean_over_workers, min_over_workers
 from pipelines.train.job import TrainJob
 from pipelines.train.model_file import load_model, reset_head, save_model
 from pipelines.train.worker_data import train_loader, worker_split
@@ -54,24 +54,6 @@ def build_job_algorithm(job: TrainJob, classes: tuple[str, ...]) -> tuple[Algori
     needs_spatial = job.algorithm.name in ("adversarial", "spatial_adversary")
     spatial = build_model(job.algorithm.spatial, n) if needs_spatial else None
     return build_algorithm(job.algorithm, video, spatial, job.clip.mean, job.clip.std), video
-
-
-def mean_over_workers(metrics: dict[str, float]) -> dict[str, float]:
-    """Average each metric over the DDP workers (every worker holds the same keys)."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return metrics
-    names = sorted(metrics)
-    values = torch.tensor([float(metrics[k]) for k in names], dtype=torch.float64)
-    dist.all_reduce(values)
-    return dict(zip(names, (values / dist.get_world_size()).tolist()))
-
-
-def min_over_workers(value: int) -> int:
-    if not (dist.is_available() and dist.is_initialized()):
-        return value
-    t = torch.tensor([value], dtype=torch.long)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return int(t)
 
 
 def training_state(algo: nn.Module, optimizer, scheduler, epoch: int, history: list[dict],
