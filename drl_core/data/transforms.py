@@ -51,6 +51,7 @@ class ClipTransform:
 
 
 _YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_RGB = torch.linalg.inv(_YIQ)  # once, not per clip
 
 
 def shift_hue(clip: torch.Tensor, turns: float) -> torch.Tensor:
@@ -62,5 +63,5 @@ def shift_hue(clip: torch.Tensor, turns: float) -> torch.Tensor:
     angle = -2 * math.pi * turns
     cos, sin = math.cos(angle), math.sin(angle)
     rotate = torch.tensor([[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]])
-    matrix = torch.linalg.inv(_YIQ) @ rotate @ _YIQ
+    matrix = _RGB @ rotate @ _YIQ
     return torch.einsum("ij,jthw->ithw", matrix.to(clip.dtype), clip).clamp_(0, 1)

@@ -11,7 +11,7 @@ import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar, Union
+from typing import Any, Callable, TypeVar, Union
 
 import yaml
 
@@ -126,14 +126,16 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
         raise ConfigError(f"{path or '<root>'}: {message}") from None
 
 
-def to_dict(cfg: Any) -> Any:
-    """The plain (YAML-ready) form of a config dataclass: tuples become lists."""
-    if dataclasses.is_dataclass(cfg):
-        return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+def to_dict(cfg: Any, skip: Callable[[dataclasses.Field], bool] | None = None) -> Any:
+    """The plain (YAML-ready) form of a config dataclass: tuples become lists. Fields for which
+    ``skip`` is true are left out, at any depth."""
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        return {f.name: to_dict(getattr(cfg, f.name), skip) for f in dataclasses.fields(cfg)
+                if skip is None or not skip(f)}
     if isinstance(cfg, (list, tuple)):
-        return [to_dict(v) for v in cfg]
+        return [to_dict(v, skip) for v in cfg]
     if isinstance(cfg, dict):
-        return {k: to_dict(v) for k, v in cfg.items()}
+        return {k: to_dict(v, skip) for k, v in cfg.items()}
     return cfg
 
 

@@ -8,12 +8,13 @@ finished: a later study with the same key reuses it instead of running the stage
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pipelines.config.loader import to_dict
 
 
 STAGE_VERSION = 2  # bump to invalidate every cached stage after a change in what stages compute
@@ -26,14 +27,7 @@ RUNTIME = {"runtime": True}
 def key_form(value: Any) -> Any:
     """The plain form of a stage config for its cache key: :func:`to_dict` without the fields
     marked :data:`RUNTIME`, at any depth."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: key_form(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.metadata.get("runtime")}
-    if isinstance(value, (list, tuple)):
-        return [key_form(v) for v in value]
-    if isinstance(value, dict):
-        return {k: key_form(v) for k, v in value.items()}
-    return value
+    return to_dict(value, skip=lambda f: bool(f.metadata.get("runtime")))
 
 
 @dataclass(frozen=True)
