@@ -73,7 +73,8 @@ class ClipConfig:
     ``flip`` defaults off: on the synthetic benchmark a horizontal flip turns "moving right"
     into "moving left". The paper's real-data configs switch it on. ``jitter`` is the brightness,
     contrast and saturation strength, ``hue`` the largest hue shift (a fraction of a turn; the
-    reference's Kinetics configs use 0.2 for all four).
+    reference's Kinetics configs use 0.2 for all four). ``test_clips``: how many uniformly spaced
+    clips a test video is scored on (the logits are averaged; centre crops; the paper uses 10).
     """
 
     crop_size: int = 28
@@ -82,8 +83,10 @@ class ClipConfig:
     hue: float = 0.0
     mean: tuple[float, float, float] = (0.45, 0.45, 0.45)
     std: tuple[float, float, float] = (0.225, 0.225, 0.225)
+    test_clips: int = 10
 
     def __post_init__(self) -> None:
+        check(self.test_clips >= 1, "test_clips", f"must be at least 1, got {self.test_clips}")
         check(self.crop_size >= 8, "crop_size", f"must be >= 8, got {self.crop_size}")
         check(0 <= self.jitter < 1, "jitter", f"must lie in [0, 1), got {self.jitter}")
         check(0 <= self.hue <= 0.5, "hue", f"must lie in [0, 0.5] (a fraction of a turn), got {self.hue}")

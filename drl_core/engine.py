@@ -15,15 +15,20 @@ from torch import nn
 
 from drl_core.algorithms.base import Algorithm
 from drl_core.config import OptimConfig
+from drl_core.data.transforms import DeviceTransform
 from drl_core.metrics import keys
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels where it has them."""
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and torch. ``deterministic``: ask torch for deterministic kernels where
+    it has them (the CPU configs); otherwise let cuDNN pick the fastest (``cudnn.benchmark``, the
+    GPU configs)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,16 @@ class Precision:
         if device.type == "cuda" and self.bf16:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+    def prepare_model(self, module: nn.Module, device: torch.device) -> nn.Module:
+        """Move ``module`` to ``device``; on CUDA its 5-D weights take the channels-last-3d layout
+        of the inputs, so that cuDNN need not convert them every step."""
+        module.to(device)
+        if device.type == "cuda" and self.channels_last:
+            for p in module.parameters():
+                if p.dim() == 5:
+                    p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
+        return module
 
     def prepare(self, x: torch.Tensor, device: torch.device) -> torch.Tensor:
         x = x.to(device, non_blocking=True)
@@ -63,40 +78,65 @@ def freeze_batchnorm(module: nn.Module) -> None:
             m.eval()
 
 
-def train_one_epoch(algo: Algorithm, loader: Sized, optimizer: torch.optim.Optimizer,
+def to_model(batch: dict, device: torch.device, inputs: DeviceTransform | None,
+             precision: Precision, jitter: bool = True) -> torch.Tensor:
+    """A batch's clips as the model's float input on ``device``: uint8 clips travel as uint8 and
+    are normalised (and colour-jittered, with the batch's ``jitter``) there by ``inputs``."""
+    clips = batch["clips"].to(device, non_blocking=True)
+    if inputs is not None:
+        params = batch.get("jitter") if jitter else None
+        clips = inputs(clips, None if params is None else params.to(device, non_blocking=True))
+    return precision.prepare(clips, device)
+
+
+def train_one_epoch(algo: Algorithm, loader: Iterable[dict], optimizer: torch.optim.Optimizer,
                     device: torch.device, accumulate: int = 1, freeze_bn: bool = False,
-                    precision: Precision = Precision()) -> dict[str, float]:
-    """One pass over ``loader`` (dicts with ``clips`` B×C×T×H×W and ``label`` B).
+                    precision: Precision = Precision(), inputs: DeviceTransform | None = None,
+                    on_step: Callable[[int], None] | None = None) -> dict[str, float]:
+    """One pass over ``loader`` (dicts with ``clips`` and ``label`` B; ``clips`` float
+    B×C×T×H×W, or uint8 B×T×H×W×3 with ``inputs`` and an optional ``jitter`` B×4).
 
     Gradients are accumulated over ``accumulate`` batches before each optimizer step, so the
     effective batch is ``accumulate × B``. ``freeze_bn`` fixes the BN statistics of ``algo.video``
-    (the network being trained), as the reference's fine-tuning and DRL phase do. Returns mean loss, accuracy and loss components.
+    (the network being trained), as the reference's fine-tuning and DRL phase do. Sums stay on
+    the device and are read once, at the end: no step waits for the host. ``on_step(i)`` runs
+    after each batch (progress lines). Returns mean loss, accuracy and loss components.
     """
     algo.train()
     if freeze_bn:  # the trained network's BN (Alg. 1/2's spatial models keep training theirs)
         freeze_batchnorm(getattr(algo, "video", algo))
-    sums: dict[str, float] = {}
-    correct = seen = 0
+    sums: dict[str, torch.Tensor] = {}
+    correct = torch.zeros((), device=device)
+    seen = pending = 0
     start = time.perf_counter()
     optimizer.zero_grad(set_to_none=True)
-    n_batches = len(loader)
     for i, batch in enumerate(loader):
-        clips, labels = precision.prepare(batch["clips"], device), batch["label"].to(device)
+        clips, labels = to_model(batch, device, inputs, precision), batch["label"].to(device, non_blocking=True)
         with precision.autocast(device):
             out = algo(clips, labels)
         (out.loss / accumulate).backward()
-        if (i + 1) % accumulate == 0 or i + 1 == n_batches:
+        pending += 1
+        if pending == accumulate:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-        n = len(labels)
+            pending = 0
+        n = labels.shape[0]
         seen += n
-        correct += int((out.logits.argmax(1) == labels).sum())
+        correct += (out.logits.argmax(1) == labels).sum()
         for name, value in {"loss": out.loss.detach(), **out.components}.items():
-            sums[name] = sums.get(name, 0.0) + float(value) * n
-    metrics = {f"{keys.TRAIN_PREFIX}{k}": v / max(seen, 1) for k, v in sums.items()}
-    metrics[keys.TRAIN_ACC] = correct / max(seen, 1)
+            sums[name] = sums.get(name, 0.0) + torch.as_tensor(value, device=device).detach().float() * n
+        if on_step is not None:
+            on_step(i)
+    if pending:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    names = sorted(sums)
+    values = torch.stack([sums[k] for k in names] + [correct.float()]).cpu().tolist() if names else [0.0]
+    metrics = {f"{keys.TRAIN_PREFIX}{k}": v / max(seen, 1) for k, v in zip(names, values)}
+    metrics[keys.TRAIN_ACC] = values[-1] / max(seen, 1)
     metrics[keys.LR] = optimizer.param_groups[0]["lr"]
     metrics[keys.EPOCH_SECONDS] = time.perf_counter() - start
+    metrics[keys.EPOCH_CLIPS] = seen
     return metrics
 
 
@@ -117,12 +157,14 @@ class Predictions:
 @torch.no_grad()
 def predict(model: nn.Module, loader: Iterable[dict], device: torch.device,
             transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-            precision: Precision = Precision()) -> Predictions:
-    """Run ``model`` (a VideoClassifier) in eval mode; multi-clip items are averaged by the model."""
+            precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> Predictions:
+    """Run ``model`` (a VideoClassifier) in eval mode; multi-clip items are averaged by the model.
+    ``inputs`` turns uint8 clips into the model's input on the device; ``transform`` then
+    changes them (e.g. a static-input probe). Only per-video logits and features are kept."""
     model.eval()
     outs: dict[str, list[torch.Tensor]] = {"logits": [], "features": [], "labels": [], "videos": []}
     for batch in loader:
-        clips = precision.prepare(batch["clips"], device)
+        clips = to_model(batch, device, inputs, precision, jitter=False)
         if transform is not None:
             clips = transform(clips)
         with precision.autocast(device):
@@ -135,9 +177,9 @@ def predict(model: nn.Module, loader: Iterable[dict], device: torch.device,
 
 
 def evaluate(model: nn.Module, loader: Iterable[dict], device: torch.device,
-             precision: Precision = Precision()) -> dict[str, float]:
+             precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> dict[str, float]:
     """Validation loss and top-1 accuracy."""
-    pred = predict(model, loader, device, precision=precision)
+    pred = predict(model, loader, device, precision=precision, inputs=inputs)
     loss = float(F.cross_entropy(pred.logits, pred.labels)) if len(pred.labels) else float("nan")
     return {keys.VAL_LOSS: loss, keys.VAL_ACC: pred.accuracy}
 
@@ -145,24 +187,39 @@ def evaluate(model: nn.Module, loader: Iterable[dict], device: torch.device,
 def fit(algo: Algorithm, train_loader, cfg: OptimConfig, device: torch.device,
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
         val_loader=None, precision: Precision = Precision(), start_epoch: int = 0,
-        optimizer: torch.optim.Optimizer | None = None, scheduler=None) -> dict[str, float]:
-    """Train ``algo`` for ``cfg.epochs`` epochs with SGD and a step schedule.
+        optimizer: torch.optim.Optimizer | None = None, scheduler=None,
+        inputs: DeviceTransform | None = None, on_step: Callable[[int, int], None] | None = None) -> dict[str, float]:
+    """Train ``algo`` for ``cfg.epochs`` epochs with SGD and a step schedule: the one epoch loop
+    of every training path (a Ray Train worker runs it too).
 
-    ``on_epoch(epoch, metrics)`` runs after every epoch (checkpointing, reporting). Pass the
-    ``optimizer``, ``scheduler`` and ``start_epoch`` of a checkpoint to resume. Returns the
-    last epoch's metrics.
+    ``train_loader`` is an iterable of batches (its ``set_epoch(epoch)`` is called first, when it
+    has one) or a callable ``epoch -> iterable`` (a fresh stream per epoch). ``on_epoch(epoch,
+    metrics)`` runs after every epoch (checkpointing, reporting); ``on_step(epoch, i)`` after
+    every batch. Pass the ``optimizer``, ``scheduler`` and ``start_epoch`` of a checkpoint to
+    resume. Returns the last epoch's metrics.
     """
-    algo.to(device)
+    precision.prepare_model(algo, device)
     optimizer = optimizer or make_optimizer(algo.parameters(), cfg)
     scheduler = scheduler or make_scheduler(optimizer, cfg)
     metrics: dict[str, float] = {}
     for epoch in range(start_epoch, cfg.epochs):
-        if hasattr(train_loader, "dataset") and hasattr(train_loader.dataset, "set_epoch"):
-            train_loader.dataset.set_epoch(epoch)
-        metrics = train_one_epoch(algo, train_loader, optimizer, device, cfg.accumulate, cfg.freeze_bn, precision)
+        batches = epoch_batches(train_loader, epoch)
+        step = None if on_step is None else (lambda i, e=epoch: on_step(e, i))
+        metrics = train_one_epoch(algo, batches, optimizer, device, cfg.accumulate, cfg.freeze_bn, precision,
+                                  inputs, step)
         scheduler.step()
         if val_loader is not None:
-            metrics.update(evaluate(algo.video, val_loader, device, precision))
+            metrics.update(evaluate(algo.video, val_loader, device, precision, inputs))
         if on_epoch is not None:
             on_epoch(epoch, metrics)
     return metrics
+
+
+def epoch_batches(source, epoch: int) -> Iterable[dict]:
+    """The batches of one epoch from a loader (told the epoch) or an ``epoch -> iterable`` callable."""
+    if callable(source) and not hasattr(source, "__iter__"):
+        return source(epoch)
+    for target in (source, getattr(source, "dataset", None), getattr(source, "sampler", None)):
+        if hasattr(target, "set_epoch"):
+            target.set_epoch(epoch)
+    return source

@@ -20,7 +20,8 @@ def split_inputs(bench: GeneratedBenchmark, name: str, split: str, shard_root: s
     if name not in bench.datasets or split not in bench.datasets[name]:
         have = ", ".join(f"{n}/{s}" for n, splits in bench.datasets.items() for s in splits)
         raise ValueError(f"data: the built-in benchmark has no split {name}/{split} (it has {have})")
-    return DecodeInputs(name, split, str(bench.videos(name)), str(bench.annotations(name)), str(shard_root))
+    return DecodeInputs(name, split, str(bench.videos(name)), str(bench.annotations(name)), str(shard_root),
+                        synthetic=True)
 
 
 def decode_inputs(bench: GeneratedBenchmark, shard_root: str | Path,

@@ -31,7 +31,8 @@ from drl_core.models import build_model
 from pipelines.benchmark_data import prepare_benchmark
 from pipelines.config.loader import load_config, to_dict
 from pipelines.config.schema import StudyConfig
-from pipelines.data import clip_loader, load_split
+from pipelines.data import open_split, test_loader, train_loader
+from pipelines.evaluation import inputs
 from pipelines.synthetic.generate import SOURCE
 
 
@@ -52,20 +53,19 @@ def cached_train_and_test(cfg: StudyConfig, bias: float, seed: int, out: Path) -
 def train_and_test(cfg: StudyConfig, bias: float, seed: int, data_dir: Path) -> dict[str, float]:
     """Train the calibration baseline on one benchmark; return its in/out-of-context accuracy."""
     bench_cfg = dataclasses.replace(cfg.benchmark, bias=bias)
-    decode = dataclasses.replace(cfg.decode, test_clips=cfg.calibration.test_clips)
-    shards = prepare_benchmark(bench_cfg, decode, data_dir, datasets=(SOURCE,))[SOURCE]
+    shards = prepare_benchmark(bench_cfg, cfg.decode, data_dir, datasets=(SOURCE,))[SOURCE]
     cal = cfg.calibration
     seed_everything(seed)
-    train = load_split(shards["train"].path)
+    train = open_split(shards["train"].path)
     model = build_model(cal.model, len(train.classes))
-    loader = clip_loader(train, cal.clip, True, cal.optim.batch_size, seed)
+    loader = train_loader(train, cal.clip, cal.optim.batch_size, seed)
     start = time.perf_counter()
-    fit(Supervised(model), loader, cal.optim, torch.device("cpu"))
+    fit(Supervised(model), loader, cal.optim, torch.device("cpu"), inputs=inputs(cal.clip))
     result = {"bias": bias, "seed": seed, "train_seconds": time.perf_counter() - start,
               "chance": 1 / len(train.classes)}
     for split in ("test_in_context", "test_out_of_context"):
-        test = load_split(shards[split].path)
-        result[split] = predict(model, clip_loader(test, cal.clip, False, 32), torch.device("cpu")).accuracy
+        loader = test_loader(open_split(shards[split].path), cal.clip, 32)
+        result[split] = predict(model, loader, torch.device("cpu"), inputs=inputs(cal.clip)).accuracy
     return result
 
 

@@ -1,7 +1,8 @@
 """Test-time measurements on decoded splits: multi-clip accuracy, dynamic score, static probes.
 
-Every test item is all stored clips of a video (``decode.test_clips`` uniformly spaced 1-s
-clips, centre-cropped); the logits are averaged over them.
+Every test item is a video's ``clip.test_clips`` uniformly spaced 1-s clips, centre crops, cut
+from its row; the logits are averaged over them. Splits stream video by video: only per-video
+logits and features are kept.
 """
 
 from __future__ import annotations
@@ -12,19 +13,26 @@ import torch
 from torch import nn
 
 from drl_core.config import ClipConfig
+from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import DynamicScore, dynamic_score, static_probe
-from pipelines.data.loaders import clip_loader, load_split
+from pipelines.data import open_split
+from pipelines.data import test_loader as stream_test_clips
 
 
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def test_loader(split_dir: str | Path, clip: ClipConfig, batch_size: int):
-    """All clips of every video of a decoded split, centre crops, in a fixed order; and its classes."""
-    data = load_split(split_dir)
-    return clip_loader(data, clip, False, batch_size), data.classes
+def test_loader(split_dir: str | Path, clip: ClipConfig, batch_size: int, num_workers: int = 0):
+    """Every video's test clips (uint8), streamed in a fixed order; and the split's classes."""
+    index = open_split(split_dir)
+    return stream_test_clips(index, clip, batch_size, num_workers), index.classes
+
+
+def inputs(clip: ClipConfig) -> DeviceTransform:
+    """uint8 clips → the model's normalised input, on the device."""
+    return DeviceTransform(clip.mean, clip.std)
 
 
 def score_summary(ds: DynamicScore, classes: tuple[str, ...]) -> dict:
@@ -36,7 +44,7 @@ def score_summary(ds: DynamicScore, classes: tuple[str, ...]) -> dict:
 def predictions(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch_size: int,
                 device: torch.device) -> tuple[Predictions, tuple[str, ...]]:
     loader, classes = test_loader(split_dir, clip, batch_size)
-    return predict(model.to(device), loader, device), classes
+    return predict(model.to(device), loader, device, inputs=inputs(clip)), classes
 
 
 def distilled_score(teacher: nn.Module, student: nn.Module, split_dir: str | Path, clip: ClipConfig,
@@ -44,8 +52,8 @@ def distilled_score(teacher: nn.Module, student: nn.Module, split_dir: str | Pat
     """DS of ``teacher`` (video model) against its distilled spatial ``student`` on one split,
     and the teacher's own accuracy there (``teacher_acc1``, from the same predictions)."""
     loader, classes = test_loader(split_dir, clip, batch_size)  # read the shards once for both models
-    pv = predict(teacher.to(device), loader, device)
-    ps = predict(student.to(device), loader, device)
+    pv = predict(teacher.to(device), loader, device, inputs=inputs(clip))
+    ps = predict(student.to(device), loader, device, inputs=inputs(clip))
     return {**score_summary(dynamic_score(pv.logits, ps.logits, pv.labels), classes), "teacher_acc1": pv.accuracy}
 
 
@@ -54,10 +62,11 @@ def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch
     """Accuracy and the frozen-frame and shuffled-frame KL probes of ``model`` on one split."""
     loader, classes = test_loader(split_dir, clip, batch_size)
     model = model.to(device)
-    clean = predict(model, loader, device)
+    clean = predict(model, loader, device, inputs=inputs(clip))
     out = {"acc1": clean.accuracy}
     for mode in ("freeze", "shuffle"):
-        out[f"{mode}_kl"] = score_summary(static_probe(model, loader, mode, device, clean=clean), classes)["kl"]
+        probe = static_probe(model, loader, mode, device, clean=clean, inputs=inputs(clip))
+        out[f"{mode}_kl"] = score_summary(probe, classes)["kl"]
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from drl_core.config import AlgorithmConfig
-from pipelines.config.schema import DatasetConfig, StudyConfig
+from pipelines.config.schema import DatasetConfig, ResourcesConfig, StudyConfig
 from pipelines.stages.base import StageSpec
 from pipelines.stages.decode import DecodeStage
 from pipelines.stages.evaluate import EvaluateStage
@@ -55,12 +55,18 @@ def data_stages(cfg: StudyConfig) -> list[StageSpec]:
     return specs
 
 
+def job_resources(res: ResourcesConfig) -> dict:
+    """The TrainJob fields that come from the ``resources`` block."""
+    return {"eval_batch_size": res.eval_batch_size, "loader_workers": res.data_loader_workers,
+            "data_cpus": res.data_cpus, "videos_per_task": res.videos_per_task, "deterministic": res.deterministic}
+
+
 def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:
     """The baseline, then each DRL algorithm (and the continued control) as the config says."""
     train = (("train", decode_name(cfg.data.source, cfg.data.source.train_split)),)
     p = cfg.pretrain
     base = TrainJob("classify", "train", p.model, p.optim, p.clip, AlgorithmConfig(name="supervised"), seed=cfg.seed,
-                    loader_workers=cfg.resources.data_loader_workers)
+                    **job_resources(cfg.resources))
     specs = [StageSpec(f"pretrain/{BASELINE}", "train", base, train, **TRAIN)]
     if cfg.drl.mode == "from_scratch":
         for name in cfg.drl.algorithms:
@@ -92,15 +98,14 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
     ds = cfg.dynamic_score
     distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip,
                        AlgorithmConfig(temperature=ds.temperature), eval_splits=tests,
-                       teacher="model", seed=cfg.seed, eval_batch_size=res.eval_batch_size,
-                       loader_workers=res.data_loader_workers)
+                       teacher="model", seed=cfg.seed, **job_resources(res))
     specs.append(StageSpec(f"dynamic_score/{model}", "train", distill,
                            weights + (("train", decode_name(src, src.train_split)),) + test_deps, **TRAIN))
     for d in cfg.data.downstream:
         splits = (("train", decode_name(d, d.train_split)), ("test", decode_name(d, d.test_split)))
         tune = TrainJob("classify", "train", cfg.pretrain.model, d.finetune or cfg.finetune.optim, cfg.pretrain.clip,
                         AlgorithmConfig(name="supervised"), (("test", "test"),), init="model", reset_head=True,
-                        seed=cfg.seed, eval_batch_size=res.eval_batch_size, loader_workers=res.data_loader_workers)
+                        seed=cfg.seed, **job_resources(res))
         specs.append(StageSpec(f"finetune/{model}/{d.name}", "train", tune, weights + splits, **TRAIN))
         probe = LinearProbeStage(cfg.linear_probe, cfg.pretrain.clip, res.eval_batch_size)
         specs.append(StageSpec(f"linear_probe/{model}/{d.name}", "linear_probe", probe, weights + splits,

@@ -77,33 +77,36 @@ def make_video():
     return write_video
 
 
-def write_split(folder: Path, num_classes: int = 3, videos_per_class: int = 4, clips: int = 2,
-                frames: int = 4, size: int = 32, files: int = 2, seed: int = 0) -> Path:
-    """A decoded split as the decode stage writes it (Parquet shards + classes.txt), without
-    decoding videos: class c's clips hold a bright square moving by c+1 pixels per frame."""
+def write_split(folder: Path, num_classes: int = 3, videos_per_class: int = 4, frames: int = 6,
+                size: int = 32, files: int = 2, seed: int = 0, clip_frames: int = 4, encoding: str = "raw") -> Path:
+    """A decoded split as the decode stage writes it (Parquet shards of one video per row group,
+    classes.txt, summary.json), without decoding videos: each video's row holds ``frames``
+    frames, in which class c's bright square moves by 3(c+1) pixels per frame; a clip is
+    ``clip_frames`` of them."""
+    import json
+
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.decode.schema import clips_to_table
+    from pipelines.decode.schema import video_table
 
     rng = np.random.default_rng(seed)
     (folder / "shards").mkdir(parents=True, exist_ok=True)
     classes = [f"class {c}" for c in range(num_classes)]
     (folder / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
+    (folder / "summary.json").write_text(json.dumps({"spec": {"num_frames": clip_frames, "encoding": encoding}}))
     tables = []
     for c in range(num_classes):
         for v in range(videos_per_class):
-            arr = rng.integers(0, 60, (clips, frames, size, size, 3), dtype=np.uint8)
+            arr = rng.integers(0, 60, (frames, size, size, 3), dtype=np.uint8)
             for t in range(frames):
                 x = (v + t * (c + 1) * 3) % (size - 6)
-                arr[:, t, 10:16, x:x + 6] = 255
+                arr[t, 10:16, x:x + 6] = 255
             meta = {"video_id": f"c{c}v{v}", "label": c, "label_name": classes[c], "split": folder.name,
-                    "source_fps": 8.0, "duration": 1.0, "backend": "test"}
-            times = np.tile(np.arange(frames, dtype=np.float32) / frames, (clips, 1))
-            tables.append(clips_to_table(meta, arr, times, np.zeros(clips)))
+                    "source_fps": 8.0, "duration": frames / clip_frames, "backend": "test"}
+            tables.append(video_table(meta, arr, float(clip_frames), encoding))
     for i in range(files):
-        import pyarrow as pa
-
-        pq.write_table(pa.concat_tables(tables[i::files]), folder / "shards" / f"part-{i}.parquet")
+        pq.write_table(pa.concat_tables(tables[i::files]), folder / "shards" / f"part-{i}.parquet", row_group_size=1)
     return folder
 
 

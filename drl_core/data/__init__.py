@@ -1,4 +1,5 @@
-"""Clip sampling (adaptive frame rate, NumPy only), clip transforms and an in-memory clip dataset.
+"""Clip sampling and per-clip draws (NumPy only) and the device-side transform.
 
-Import the submodules directly: ``drl_core.data.clip_sampling`` needs no torch.
+Import the submodules directly: ``drl_core.data.clip_sampling`` and ``drl_core.data.draws``
+need no torch.
 """

@@ -1,67 +1,65 @@
-"""Clip transforms on uint8 frames T×H×W×3: crop, colour jitter, flip, normalisation."""
+"""The device side of the input pipeline: uint8 clips → normalised float clips, with each
+training clip's colour jitter (drawn on the CPU, :mod:`drl_core.data.draws`) applied in a batch."""
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
-
-
-class ClipTransform:
-    """Turn one uint8 clip T×H×W×3 into a normalised float clip C×T×S×S (S = ``crop_size``).
-
-    Training: random crop, colour jitter (brightness, contrast, saturation with strength
-    ``jitter``, and a hue shift of up to ``hue`` of a turn; one draw per clip) and an optional
-    horizontal flip. Test: centre crop only.
-    """
-
-    def __init__(self, crop_size: int, mean: Sequence[float], std: Sequence[float], train: bool,
-                 flip: bool = False, jitter: float = 0.0, hue: float = 0.0) -> None:
-        self.crop_size, self.train, self.flip, self.jitter, self.hue = crop_size, train, flip, jitter, hue
-        self.mean = torch.tensor(mean).view(3, 1, 1, 1)
-        self.std = torch.tensor(std).view(3, 1, 1, 1)
-
-    def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        t, h, w, _ = frames.shape
-        s = self.crop_size
-        if h < s or w < s:
-            raise ValueError(f"clip of {h}×{w} is smaller than the crop size {s}")
-        if self.train:
-            top = int(torch.randint(0, h - s + 1, (1,), generator=generator))
-            left = int(torch.randint(0, w - s + 1, (1,), generator=generator))
-        else:
-            top, left = (h - s) // 2, (w - s) // 2
-        clip = frames[:, top:top + s, left:left + s].permute(3, 0, 1, 2).float().div_(255)
-        if self.train:
-            if self.jitter > 0:
-                clip = self._jitter(clip, generator)
-            if self.hue > 0:
-                clip = shift_hue(clip, self.hue * (2 * float(torch.rand((), generator=generator)) - 1))
-            if self.flip and float(torch.rand((), generator=generator)) < 0.5:
-                clip = clip.flip(-1)
-        return (clip - self.mean) / self.std
-
-    def _jitter(self, clip: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        b, c, s = (1 + self.jitter * (2 * torch.rand(3, generator=generator) - 1)).tolist()
-        clip = clip * b
-        grey = clip.mean(0, keepdim=True)
-        clip = (clip - grey.mean()) * c + grey.mean()
-        clip = (clip - grey) * s + grey
-        return clip.clamp_(0, 1)
-
 
 _YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 _RGB = torch.linalg.inv(_YIQ)  # once, not per clip
 
 
-def shift_hue(clip: torch.Tensor, turns: float) -> torch.Tensor:
-    """Rotate the hue of RGB ``clip`` (3×T×H×W in [0, 1]) by ``turns`` of a full turn (|turns| ≤
-    0.5), keeping luma: a rotation of the chroma plane in YIQ space, in HSV's direction (positive
-    turns move red towards green); the result is clamped."""
-    import math
+class DeviceTransform:
+    """``clips`` uint8 B×T×H×W×3 (or B×N×T×H×W×3, N clips per video) → float B×3×T×H×W (or
+    B×N×3×T×H×W), normalised with ``mean``/``std``.
 
-    angle = -2 * math.pi * turns
-    cos, sin = math.cos(angle), math.sin(angle)
-    rotate = torch.tensor([[1.0, 0.0, 0.0], [0.0, cos, -sin], [0.0, sin, cos]])
-    matrix = _RGB @ rotate @ _YIQ
-    return torch.einsum("ij,jthw->ithw", matrix.to(clip.dtype), clip).clamp_(0, 1)
+    With ``jitter`` (float B×4: brightness, contrast and saturation factors and a hue shift in
+    turns, one row per clip) the colour jitter runs first, on whatever device the clips are on.
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1, 1)
+
+    def __call__(self, clips: torch.Tensor, jitter: torch.Tensor | None = None) -> torch.Tensor:
+        lead = clips.shape[:-4]
+        x = clips.reshape(-1, *clips.shape[-4:]).permute(0, 4, 1, 2, 3).float().div_(255)
+        if jitter is not None:
+            x = colour_jitter(x, jitter.to(x.device, torch.float32))
+        x = (x - self.mean.to(x.device)) / self.std.to(x.device)
+        return x.reshape(*lead, *x.shape[1:])
+
+
+def colour_jitter(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """Brightness, contrast, saturation, then hue, per clip: ``x`` B×3×T×H×W in [0, 1],
+    ``params`` B×4. The contrast pivot is the clip's mean grey, the saturation pivot each pixel's."""
+    b, c, s, turns = (params[:, i].view(-1, 1, 1, 1, 1) for i in range(4))
+    x = x * b
+    grey = x.mean(1, keepdim=True)
+    pivot = grey.mean((2, 3, 4), keepdim=True)
+    x = (x - pivot) * c + pivot
+    x = ((x - grey) * s + grey).clamp_(0, 1)
+    if bool((params[:, 3] != 0).any()):
+        x = hue_rotation(params[:, 3]).to(x.dtype).to(x.device).matmul(x.flatten(2)).view_as(x).clamp_(0, 1)
+    return x
+
+
+def hue_rotation(turns: torch.Tensor) -> torch.Tensor:
+    """RGB → RGB matrices B×3×3 that rotate the hue by ``turns`` (B,) of a full turn keeping luma:
+    a rotation of the chroma plane in YIQ space, in HSV's direction (positive turns move red
+    towards green)."""
+    angle = -2 * math.pi * turns.detach().cpu().double()
+    rot = torch.zeros(len(turns), 3, 3, dtype=torch.float64)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2] = angle.cos(), -angle.sin()
+    rot[:, 2, 1], rot[:, 2, 2] = angle.sin(), angle.cos()
+    return (_RGB.double() @ rot @ _YIQ.double()).float()
+
+
+def shift_hue(clip: torch.Tensor, turns: float) -> torch.Tensor:
+    """Rotate the hue of one RGB clip (3×T×H×W in [0, 1]) by ``turns``; the result is clamped."""
+    matrix = hue_rotation(torch.tensor([turns]))[0].to(clip.dtype)
+    return torch.einsum("ij,jthw->ithw", matrix, clip).clamp_(0, 1)

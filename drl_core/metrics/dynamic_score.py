@@ -16,6 +16,7 @@ from torch import nn
 from drl_core.algorithms.distillation import SpatialDistillation
 from drl_core.algorithms.static_inputs import static_clips
 from drl_core.config import OptimConfig
+from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import Precision, Predictions, fit, predict
 from drl_core.losses import kl_per_sample
 
@@ -39,25 +40,27 @@ def dynamic_score(video_logits: torch.Tensor, spatial_logits: torch.Tensor, labe
 
 
 def distill_spatial(video: nn.Module, spatial: nn.Module, train_loader, cfg: OptimConfig,
-                    device: torch.device, precision: Precision = Precision(), on_epoch=None) -> nn.Module:
+                    device: torch.device, precision: Precision = Precision(), on_epoch=None,
+                    inputs: DeviceTransform | None = None) -> nn.Module:
     """Train ``spatial`` to mimic the frozen ``video`` model over ``train_loader``; returns it."""
     algo = SpatialDistillation(video, spatial)
-    fit(algo, train_loader, cfg, device, on_epoch=on_epoch, precision=precision)
+    fit(algo, train_loader, cfg, device, on_epoch=on_epoch, precision=precision, inputs=inputs)
     for p in video.parameters():
         p.requires_grad_(True)
     return spatial
 
 
 def score_models(video: nn.Module, spatial: nn.Module, loader, device: torch.device,
-                 precision: Precision = Precision()) -> DynamicScore:
+                 precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> DynamicScore:
     """DS of ``video`` against an already distilled ``spatial`` model on ``loader``."""
-    pv = predict(video, loader, device, precision=precision)
-    ps = predict(spatial, loader, device, precision=precision)
+    pv = predict(video, loader, device, precision=precision, inputs=inputs)
+    ps = predict(spatial, loader, device, precision=precision, inputs=inputs)
     return dynamic_score(pv.logits, ps.logits, pv.labels)
 
 
 def static_probe(video: nn.Module, loader, mode: str, device: torch.device,
-                 precision: Precision = Precision(), clean: Predictions | None = None) -> DynamicScore:
+                 precision: Precision = Precision(), clean: Predictions | None = None,
+                 inputs: DeviceTransform | None = None) -> DynamicScore:
     """KL(p_video(clip) ‖ p_video(static clip)): a fast DS proxy that needs no spatial model.
 
     ``mode`` is ``freeze`` (first frame repeated) or ``shuffle`` (frames permuted with a fixed
@@ -72,8 +75,8 @@ def static_probe(video: nn.Module, loader, mode: str, device: torch.device,
             return static_clips(clips.flatten(0, 1), mode, gen).view_as(clips)
         return static_clips(clips, mode, gen)
 
-    pv = clean if clean is not None else predict(video, loader, device, precision=precision)
-    ps = predict(video, loader, device, transform=make_static, precision=precision)
+    pv = clean if clean is not None else predict(video, loader, device, precision=precision, inputs=inputs)
+    ps = predict(video, loader, device, transform=make_static, precision=precision, inputs=inputs)
     return dynamic_score(pv.logits, ps.logits, pv.labels)
 
 

@@ -1,5 +1,7 @@
-"""Shards → torch datasets and loaders for the training stages."""
+"""Decoded splits as video indexes (:mod:`.shards`), clips cut from their rows (:mod:`.clips`)
+and the Ray Data input of training stages (:mod:`.ray_ingest`)."""
 
-from pipelines.data.loaders import ShardData, clip_loader, load_split
+from pipelines.data.clips import test_loader, train_loader
+from pipelines.data.shards import SplitIndex, open_split
 
-__all__ = ["ShardData", "clip_loader", "load_split"]
+__all__ = ["SplitIndex", "open_split", "test_loader", "train_loader"]

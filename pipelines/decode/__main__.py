@@ -24,9 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", required=True)
     p.add_argument("--out", required=True, help="shard root")
     p.add_argument("--config", help="study YAML whose decode block to use")
-    p.add_argument("--role", choices=("train", "test"),
-                   help="how many uniformly spaced clips to store: decode.train_clips (train) or decode.test_clips "
-                        "(test); default: train if the split name starts with 'train'")
     args = p.parse_args(argv)
     try:
         cfg = load_config(StudyConfig, args.config).decode
@@ -34,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {err}", file=sys.stderr)
         return 2
     inputs = DecodeInputs(args.dataset, args.split, args.root, args.annotations or args.root, args.out,
-                          reader=args.dataset, train=None if args.role is None else args.role == "train")
+                          reader=args.dataset)
     try:  # annotations, names and the root are checked before Ray starts
         records = read_records(inputs)
     except (FileNotFoundError, ValueError) as err:

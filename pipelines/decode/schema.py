@@ -1,115 +1,112 @@
-"""The one Arrow schema of decoded clip shards, shared by the writer and every reader.
+"""The one Arrow schema of decoded shards, shared by the writer and every reader.
 
-One row per clip. ``frames`` holds the raw bytes of a uint8 array of shape ``frame_shape``
-(T, H, W, 3); ``frame_times`` gives each frame's timestamp in seconds.
+One row per video. ``frames`` holds the video's frames sampled every ``1 / frame_rate`` s at
+bin centres over its whole length (frame k at (k + ½) / frame_rate s), where ``frame_rate`` is
+the clip's frames per second (``num_frames / clip_seconds``): any window of ``num_frames``
+consecutive frames is a 1-s training clip, and the test clips are cut from the same row. Each
+frame is one entry, JPEG or raw uint8 (``encoding``), resized to the short side; every binary
+child uses 64-bit offsets, so no Arrow array passes the 2 GB limit at any dataset size. Shards
+are written one video per row group, so a reader can fetch any video alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+JPEG, RAW = "jpeg", "raw"
+ENCODINGS = (JPEG, RAW)
+
 SHARD_SCHEMA = pa.schema([
     ("video_id", pa.string()),
-    ("clip_index", pa.int32()),
     ("label", pa.int32()),
     ("label_name", pa.string()),
     ("split", pa.string()),
-    ("frames", pa.binary()),
-    ("frame_shape", pa.list_(pa.int32(), 4)),
-    ("frame_times", pa.list_(pa.float32())),
-    ("clip_start", pa.float32()),
+    ("frames", pa.list_(pa.large_binary())),
+    ("num_frames", pa.int32()),
+    ("frame_shape", pa.list_(pa.int32(), 3)),
+    ("encoding", pa.string()),
+    ("frame_rate", pa.float32()),
     ("source_fps", pa.float32()),
     ("duration", pa.float32()),
     ("backend", pa.string()),
 ])
+INDEX_COLUMNS = ["video_id", "label", "num_frames", "frame_shape"]
+FRAME_COLUMNS = ["video_id", "label", "frames", "frame_shape", "encoding"]
 
 
-def clips_to_table(meta: dict, clips: np.ndarray, times: np.ndarray, starts: np.ndarray) -> pa.Table:
-    """Rows for one video.
+def encode_frames(frames: np.ndarray, encoding: str, quality: int = 90) -> list[bytes]:
+    """uint8 frames N×H×W×3 → one bytes object per frame (JPEG at ``quality``, or raw)."""
+    if encoding == RAW:
+        return [np.ascontiguousarray(f, dtype=np.uint8).tobytes() for f in frames]
+    from PIL import Image
+
+    out = []
+    for f in frames:
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(f, dtype=np.uint8)).save(buf, "JPEG", quality=quality)
+        out.append(buf.getvalue())
+    return out
+
+
+def decode_frames(data: list[bytes], shape: tuple[int, int, int], encoding: str) -> np.ndarray:
+    """The inverse of :func:`encode_frames`: uint8 N×H×W×3."""
+    if encoding == RAW:
+        return np.frombuffer(b"".join(data), np.uint8).reshape(len(data), *shape)
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in data])
+
+
+def video_table(meta: dict, frames: np.ndarray, frame_rate: float, encoding: str, quality: int = 90) -> pa.Table:
+    """The row of one video.
 
     Args:
         meta: ``video_id``, ``label``, ``label_name``, ``split``, ``source_fps``, ``duration``
             and ``backend`` of the video.
-        clips: uint8 array C×T×H×W×3.
-        times: frame timestamps C×T (s).
-        starts: clip start times (C,).
+        frames: uint8 N×H×W×3, one every ``1 / frame_rate`` s.
     """
-    n = len(clips)
-    columns = {
-        "video_id": [meta["video_id"]] * n,
-        "clip_index": list(range(n)),
-        "label": [meta["label"]] * n,
-        "label_name": [meta["label_name"]] * n,
-        "split": [meta["split"]] * n,
-        "frames": [np.ascontiguousarray(c, dtype=np.uint8).tobytes() for c in clips],
-        "frame_shape": [list(c.shape) for c in clips],
-        "frame_times": [list(map(float, t)) for t in times],
-        "clip_start": list(map(float, starts)),
-        "source_fps": [float(meta["source_fps"])] * n,
-        "duration": [float(meta["duration"])] * n,
-        "backend": [meta["backend"]] * n,
+    row = {
+        "video_id": [meta["video_id"]], "label": [meta["label"]], "label_name": [meta["label_name"]],
+        "split": [meta["split"]], "frames": [encode_frames(frames, encoding, quality)],
+        "num_frames": [len(frames)], "frame_shape": [list(frames.shape[1:])], "encoding": [encoding],
+        "frame_rate": [float(frame_rate)], "source_fps": [float(meta["source_fps"])],
+        "duration": [float(meta["duration"])], "backend": [meta["backend"]],
     }
-    return pa.table(columns, schema=SHARD_SCHEMA)
+    return pa.table(row, schema=SHARD_SCHEMA)
 
 
 def empty_table() -> pa.Table:
     return SHARD_SCHEMA.empty_table()
 
 
-@dataclass
-class ClipArrays:
-    """Decoded shards in memory: frames N×T×H×W×3 uint8 and per-clip metadata arrays (N,)."""
-
-    frames: np.ndarray
-    labels: np.ndarray
-    video_index: np.ndarray
-    video_ids: list[str]
-    clip_index: np.ndarray
-
-
-def frames_of(table: pa.Table) -> list[np.ndarray]:
-    """Each row's frames as a T×H×W×3 uint8 array."""
-    shapes = table.column("frame_shape").to_pylist()
-    return [np.frombuffer(b, np.uint8).reshape(s) for b, s in zip(table.column("frames").to_pylist(), shapes)]
+def check_schema(path: Path, schema: pa.Schema) -> None:
+    """A one-line error naming ``path`` unless its columns match SHARD_SCHEMA's."""
+    want = {f.name: f.type for f in SHARD_SCHEMA}
+    for f in schema:
+        if f.name in want and not f.type.equals(want[f.name]):
+            raise ValueError(f"{path}: column {f.name!r} is {f.type}, expected {want[f.name]} "
+                             f"(shards of an older format: decode the split again)")
+    missing = [n for n in want if n not in schema.names]
+    if missing:
+        raise ValueError(f"{path}: not a shard of this format (missing columns: {', '.join(missing)}); "
+                         f"decode the split again")
 
 
-def read_shards(shard_dir: str | Path, files: list[Path] | None = None) -> pa.Table:
-    """All rows of a shard folder (or of just ``files``), checked against SHARD_SCHEMA, sorted
-    by video then clip."""
-    files = sorted(Path(shard_dir).glob("*.parquet")) if files is None else files
-    if not files:
-        return empty_table()
-    tables = []
-    for f in files:
-        t = pq.read_table(f)
-        if not t.schema.equals(SHARD_SCHEMA, check_metadata=False):
-            raise ValueError(f"{f}: schema does not match SHARD_SCHEMA: {t.schema}")
-        tables.append(t)
-    return pa.concat_tables(tables).sort_by([("video_id", "ascending"), ("clip_index", "ascending")])
+def rows_of(table: pa.Table) -> list[tuple[str, int, np.ndarray]]:
+    """(video id, label, uint8 frames N×H×W×3) of each row of a table read with FRAME_COLUMNS."""
+    ids, labels = table.column("video_id").to_pylist(), table.column("label").to_pylist()
+    frames, shapes = table.column("frames").to_pylist(), table.column("frame_shape").to_pylist()
+    encodings = table.column("encoding").to_pylist()
+    return [(v, y, decode_frames(f, tuple(s), e)) for v, y, f, s, e in zip(ids, labels, frames, shapes, encodings)]
 
 
-def load_clip_arrays(shard_dir: str | Path, files: list[Path] | None = None) -> ClipArrays:
-    """Read a shard folder (or ``files`` of it) into arrays. Clips of unequal size are
-    centre-cropped to the smallest."""
-    table = read_shards(shard_dir, files)
-    frames = frames_of(table)
-    if frames:
-        h = min(f.shape[1] for f in frames)
-        w = min(f.shape[2] for f in frames)
-        frames = [f[:, (f.shape[1] - h) // 2:(f.shape[1] - h) // 2 + h, (f.shape[2] - w) // 2:(f.shape[2] - w) // 2 + w]
-                  for f in frames]
-    video_ids = table.column("video_id").to_pylist()
-    unique = sorted(set(video_ids))
-    index = {v: i for i, v in enumerate(unique)}
-    return ClipArrays(
-        np.stack(frames) if frames else np.zeros((0, 1, 1, 1, 3), np.uint8),
-        np.asarray(table.column("label").to_pylist(), np.int64),
-        np.asarray([index[v] for v in video_ids], np.int64),
-        unique,
-        np.asarray(table.column("clip_index").to_pylist(), np.int64),
-    )
+def read_shard(path: str | Path) -> pa.Table:
+    """One shard file, whole (small files and tests only: readers stream row groups)."""
+    table = pq.read_table(path)
+    check_schema(Path(path), table.schema)
+    return table

@@ -2,7 +2,7 @@
 
 Output folder ``<out_root>/<dataset>/<split>/<key>/``::
 
-    shards/*.parquet   clip rows (pipelines.decode.schema.SHARD_SCHEMA)
+    shards/*.parquet   one row per video, one video per row group (pipelines.decode.schema)
     classes.txt        class names in label order
     manifest.csv       one row per input video or annotation row: status, reason, backend
     summary.json       counts by status and by label, the key and the parameters
@@ -31,14 +31,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipelines.config.schema import DecodeConfig
+from pipelines.config.schema import SYNTHETIC, DecodeConfig
 from pipelines.decode.cache import LOCK, hold, remove_abandoned, reusable, write_completion
 from pipelines.decode.readers import RecordSet, VideoRecord, get_reader
-from pipelines.decode.schema import clips_to_table, empty_table
+from pipelines.decode.schema import empty_table, video_table
 from pipelines.decode.screen import check_name, screen
 from pipelines.decode.video import ClipSpec, VideoChecks, decode_many_isolated, decode_video
 
-MANIFEST_FIELDS = ("video_id", "path", "split", "label_name", "status", "reason", "backend", "clips")
+MANIFEST_FIELDS = ("video_id", "path", "split", "label_name", "status", "reason", "backend", "frames")
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,7 @@ class DecodeInputs:
     annotation_root: str
     out_root: str
     reader: str = "kinetics400"
-    train: bool | None = None  # decode training clips (random-start pool); None: split name starts with "train"
-
-    @property
-    def is_train(self) -> bool:
-        return self.split.startswith("train") if self.train is None else self.train
+    synthetic: bool = False  # the built-in benchmark (Kinetics layout; frames stored raw by default)
 
 
 @dataclass(frozen=True)
@@ -73,11 +69,11 @@ class DecodeOutput:
         return self.path / "manifest.csv"
 
 
-def clip_spec(cfg: DecodeConfig, train: bool) -> ClipSpec:
-    """``train_clips`` uniformly spaced clips for a training split, ``test_clips`` for a test split."""
-    clips = cfg.train_clips if train else cfg.test_clips
+def clip_spec(cfg: DecodeConfig, reader: str) -> ClipSpec:
+    """How ``reader``'s videos become rows; ``frame_format: auto`` stores the built-in
+    benchmark raw (its calibration is not disturbed by JPEG) and real datasets as JPEG."""
     checks = VideoChecks(cfg.min_frames, cfg.min_seconds, cfg.max_pixels)
-    return ClipSpec(cfg.num_frames, cfg.clip_seconds, clips, cfg.short_side, checks)
+    return ClipSpec(cfg.num_frames, cfg.clip_seconds, cfg.short_side, checks, cfg.encoding(reader), cfg.jpeg_quality)
 
 
 def _relative(path: str, root: str) -> str:
@@ -101,7 +97,7 @@ def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet, video_root:
     """Hash of decoding parameters, the class list and each input file's identity."""
     h = hashlib.sha256()
     h.update(json.dumps({"spec": asdict(spec), "backends": cfg.backends, "timeout_s": cfg.timeout_s,
-                         "classes": records.classes, "version": 3}, sort_keys=True).encode())
+                         "classes": records.classes, "version": 4}, sort_keys=True).encode())
     for r in records.records:
         size = _size(Path(r.path))
         h.update(json.dumps([{**asdict(r), "path": _relative(r.path, video_root)}, size]).encode())
@@ -120,13 +116,13 @@ def decode_batch(batch: pa.Table, spec: ClipSpec, cfg: DecodeConfig, manifest_di
     else:
         results = [decode_video(p, spec, cfg.backends, f) for p, f in zip(paths, fps)]
     for rec, res in zip(recs, results):
-        n = 0 if res.clips is None else len(res.clips)
+        n = 0 if res.frames is None else len(res.frames)
         entries.append({**{k: rec[k] for k in ("video_id", "path", "split", "label_name")},
                         "status": res.status, "reason": res.reason or "; ".join(res.errors),
-                        "backend": res.backend, "clips": n})
+                        "backend": res.backend, "frames": n})
         if res.status == "ok":
             meta = {**rec, "source_fps": res.fps, "duration": res.duration, "backend": res.backend}
-            tables.append(clips_to_table(meta, res.clips, res.times, res.starts))
+            tables.append(video_table(meta, res.frames, spec.frame_rate, spec.encoding, spec.jpeg_quality))
     part = Path(manifest_dir) / f"{uuid.uuid4().hex}.json"
     part.write_text(json.dumps(entries))
     return pa.concat_tables(tables) if tables else empty_table()
@@ -149,7 +145,7 @@ def _ray_decode(records: list[VideoRecord], spec: ClipSpec, cfg: DecodeConfig, t
     ds = ds.map_batches(decode_batch, batch_size=cfg.videos_per_task, batch_format="pyarrow",
                         fn_kwargs={"spec": spec, "cfg": cfg, "manifest_dir": str(tmp / "manifest_parts")},
                         num_cpus=1, **remote_args)
-    ds.write_parquet(str(tmp / "shards"))
+    ds.write_parquet(str(tmp / "shards"), row_group_size=1)  # any video can be read alone
 
 
 def _collect_manifest(tmp: Path, records: RecordSet) -> list[dict]:
@@ -158,10 +154,10 @@ def _collect_manifest(tmp: Path, records: RecordSet) -> list[dict]:
         for entry in json.loads(part.read_text()):
             seen[entry["video_id"]] = entry  # a retried task may report a video twice
     rows = [seen.get(r.video_id) or {**asdict(r), "status": "lost", "reason": "no decode result came back",
-                                        "backend": "", "clips": 0} for r in records.records]
+                                        "backend": "", "frames": 0} for r in records.records]
     rows = [{k: row.get(k, "") for k in MANIFEST_FIELDS} for row in rows]
     rows += [{**{k: getattr(rej, k) for k in ("video_id", "path", "split", "label_name", "status", "reason")},
-              "backend": "", "clips": 0} for rej in records.rejects]
+              "backend": "", "frames": 0} for rej in records.rejects]
     return rows
 
 
@@ -174,7 +170,7 @@ def _write_outputs(tmp: Path, rows: list[dict], records: RecordSet, key: str, cf
     (tmp / "classes.txt").write_text("".join(f"{c}\n" for c in records.classes))
     ok = [r for r in rows if r["status"] == "ok"]
     summary = {
-        "key": key, "videos": len(rows), "decoded": len(ok), "clips": sum(int(r["clips"]) for r in ok),
+        "key": key, "videos": len(rows), "decoded": len(ok), "frames": sum(int(r["frames"]) for r in ok),
         "by_status": dict(Counter(r["status"] for r in rows)),
         "by_backend": dict(Counter(r["backend"] for r in ok)),
         "per_label": {c: n for c, n in sorted(Counter(r["label_name"] for r in ok).items())},
@@ -198,7 +194,7 @@ def run(cfg: DecodeConfig, inputs: DecodeInputs, records: RecordSet | None = Non
     """Decode one split of one dataset into shards, or reuse the verified shards of an
     identical run (:mod:`pipelines.decode.cache`)."""
     records = read_records(inputs) if records is None else records
-    spec = clip_spec(cfg, inputs.is_train)
+    spec = clip_spec(cfg, SYNTHETIC if inputs.synthetic else inputs.reader)
     key = cache_key(cfg, spec, records, inputs.video_root)
     final = Path(inputs.out_root) / inputs.dataset / inputs.split / key
     final.parent.mkdir(parents=True, exist_ok=True)

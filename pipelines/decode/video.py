@@ -1,4 +1,4 @@
-"""Decode one video into fixed-duration clips, falling back across backends.
+"""Decode one video into a row of frames at the clip frame rate, falling back across backends.
 
 :func:`decode_video` runs in-process; :func:`decode_many_isolated` runs it in a forked child with
 a deadline, so a decoder that hangs (dmlc/decord#269) is killed and one that leaks memory
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from drl_core.data.clip_sampling import clip_starts, frame_indices, frame_times
+from drl_core.data.clip_sampling import frame_indices, row_frame_count, row_frame_times
 from pipelines.decode.backends import Backend, Decoder, FrameFolderDecoder, TruncatedVideo, VideoInfo, probe
 
 FRAMES = "frames"  # the backend name recorded for frame folders
@@ -35,23 +35,30 @@ class VideoChecks:
 
 @dataclass(frozen=True)
 class ClipSpec:
+    """A row holds ``num_frames`` frames per ``clip_seconds`` of video, resized to
+    ``short_side`` and stored as ``encoding`` (``jpeg`` at ``jpeg_quality``, or ``raw``)."""
+
     num_frames: int
     clip_seconds: float
-    num_clips: int
     short_side: int
     checks: VideoChecks = field(default_factory=VideoChecks)
+    encoding: str = "raw"
+    jpeg_quality: int = 90
+
+    @property
+    def frame_rate(self) -> float:
+        return self.num_frames / self.clip_seconds
 
 
 @dataclass
 class DecodeResult:
-    """Clips C×T×H×W×3 and their timestamps C×T, or ``status``/``reason`` saying why not."""
+    """The row's frames N×H×W×3 (frame k at (k + ½) / frame rate s), or ``status``/``reason``
+    saying why not."""
 
     status: str  # ok, missing, unreadable, empty, not_a_video, too_large, truncated, undecodable, timeout
     reason: str = ""
     backend: str = ""
-    clips: np.ndarray | None = None
-    times: np.ndarray | None = None
-    starts: np.ndarray | None = None
+    frames: np.ndarray | None = None
     fps: float = 0.0
     duration: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -112,7 +119,7 @@ def _open(name: str, path: str, fps: float) -> Decoder:
 
 
 def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...], fps: float = 0.0) -> DecodeResult:
-    """Sample ``spec.num_clips`` uniformly spaced clips of ``spec.clip_seconds`` from ``path``.
+    """Sample ``path`` at ``spec.frame_rate`` over its whole length (at least ``num_frames`` frames).
 
     Each backend is tried in order; the first that succeeds wins and is recorded. A folder
     with ``fps`` > 0 is a frame folder (read as images at that rate).
@@ -133,14 +140,12 @@ def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...], fps: floa
             if bad is not None:
                 return DecodeResult(bad.status, bad.reason, name, errors=errors)
             duration = info.num_frames / info.fps
-            starts = clip_starts(duration, spec.clip_seconds, spec.num_clips)
-            times = np.stack([frame_times(s, spec.clip_seconds, spec.num_frames) for s in starts])
-            idx = frame_indices(times, info.fps, info.num_frames)
+            count = row_frame_count(duration, spec.clip_seconds, spec.num_frames)
+            idx = frame_indices(row_frame_times(count, spec.clip_seconds, spec.num_frames), info.fps, info.num_frames)
             unique = np.unique(idx)
-            frames = decoder.read(unique)
-            lookup = {int(i): _resize_short_side(f, spec.short_side) for i, f in zip(unique, frames)}
-            clips = np.stack([[lookup[int(i)] for i in row] for row in idx])
-            return DecodeResult("ok", "", name, clips, times.astype(np.float32), starts, info.fps, duration, errors)
+            lookup = {int(i): _resize_short_side(f, spec.short_side) for i, f in zip(unique, decoder.read(unique))}
+            frames = np.stack([lookup[int(i)] for i in idx])
+            return DecodeResult("ok", "", name, frames, info.fps, duration, errors)
         except TruncatedVideo as err:
             return DecodeResult("truncated", str(err), name, errors=errors)
         except Exception as err:  # noqa: BLE001 - every decoder failure is recorded, then the next is tried

@@ -28,7 +28,8 @@ import torch
 from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import ds_parts
-from pipelines.data.loaders import ShardData, clip_loader, load_split
+from pipelines.data import SplitIndex, open_split, test_loader
+from pipelines.evaluation import inputs
 from pipelines.mlflow_store import open_store
 from pipelines.report.cli import emit
 from pipelines.report.seeds import EXPERIMENT, newest_per_seed, read_store
@@ -94,13 +95,14 @@ def scene_following(pred: Predictions, scenes: torch.Tensor) -> float:
     return float((pred.logits.argmax(1)[other] == scene[other]).float().mean())
 
 
-def model_anatomy(teacher: torch.nn.Module, student: torch.nn.Module, data: ShardData, scenes: torch.Tensor,
+def model_anatomy(teacher: torch.nn.Module, student: torch.nn.Module, data: SplitIndex, scenes: torch.Tensor,
                   clip: ClipConfig, batch_size: int = 32) -> dict[str, float]:
     """``ds_parts`` and both models' scene following on one decoded split (``scenes``: the
     scene class of each of its videos)."""
-    loader = clip_loader(data, clip, False, batch_size)
+    loader = test_loader(data, clip, batch_size)
     device = torch.device("cpu")
-    pv, ps = predict(teacher, loader, device), predict(student, loader, device)
+    pv = predict(teacher, loader, device, inputs=inputs(clip))
+    ps = predict(student, loader, device, inputs=inputs(clip))
     return {**ds_parts(pv.logits, ps.logits, pv.labels),
             "video_scene": scene_following(pv, scenes), "spatial_scene": scene_following(ps, scenes)}
 
@@ -126,7 +128,7 @@ def run_anatomy(study: dict, skip: tuple[str, ...] = ()) -> dict[str, dict[str, 
     splits = {}
     for split in SPLITS:
         split_dir = shard_dir(store, dirs[f"decode/{source}/{split}"])
-        data = load_split(split_dir)
+        data = open_split(split_dir)
         splits[split] = (data, scene_classes(split_dir, data.video_ids))
     out: dict[str, dict[str, dict[str, float]]] = {}
     for name in sorted(n for n in dirs if n.startswith("dynamic_score/") and n.split("/", 1)[1] not in skip):

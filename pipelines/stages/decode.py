@@ -30,8 +30,7 @@ def decode_inputs(ctx: StageContext) -> DecodeInputs:
     cfg: DecodeStage = ctx.config
     ds, shards = cfg.dataset, str(ctx.output_dir / "shards")
     if ds.reader != SYNTHETIC:
-        return DecodeInputs(ds.name, cfg.split, ds.root, ds.annotations or ds.root, shards, reader=ds.reader,
-                            train=cfg.split == ds.train_split)
+        return DecodeInputs(ds.name, cfg.split, ds.root, ds.annotations or ds.root, shards, reader=ds.reader)
     gen = ctx.inputs["benchmark"].outputs
     bench = GeneratedBenchmark(Path(gen["root"]), {k: tuple(v) for k, v in gen["datasets"].items()}, gen["key"])
     return split_inputs(bench, ds.name, cfg.split, shards)
@@ -41,7 +40,7 @@ def run(ctx: StageContext) -> dict:
     res = run_decode(ctx.config.decode, decode_inputs(ctx))
     if res.summary["decoded"] == 0:
         raise ValueError(f"{ctx.spec.name}: no video could be decoded; reasons in {res.manifest}")
-    metrics = {"videos": res.summary["videos"], "decoded": res.summary["decoded"], "clips": res.summary["clips"],
+    metrics = {"videos": res.summary["videos"], "decoded": res.summary["decoded"], "frames": res.summary["frames"],
                "cached": float(res.cached)}
     return {"key": res.key, "path": str(res.path), "classes": list(res.classes), "cached": res.cached,
             "summary": {k: res.summary[k] for k in ("videos", "decoded", "by_status")}, "metrics": metrics,

@@ -42,7 +42,7 @@ def flat_metrics(job: TrainJob, history: list[dict], evaluation: dict) -> dict[s
 
 
 def run(ctx: StageContext) -> dict:
-    job = bind(ctx.config, ctx.inputs)
+    job = dataclasses.replace(bind(ctx.config, ctx.inputs), label=ctx.spec.name)
     out = run_train_job(job, ctx.dir, ctx.study.resources, ctx.tracker, ctx.run_id)
     if ctx.tracker is not None:  # epochs trained before an interrupted study ran again
         import ray

@@ -44,10 +44,7 @@ def mean_over_workers(metrics: dict[str, float]) -> dict[str, float]:
     return dict(zip(names, (values / dist.get_world_size()).tolist()))
 
 
-def min_over_workers(value: int) -> int:
-    """The smallest ``value`` over the workers."""
-    if not distributed():
-        return value
-    t = torch.tensor([value], dtype=torch.long)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN, group=host_group())
-    return int(t)
+def barrier() -> None:
+    """Wait until every worker gets here (a no-op on one worker)."""
+    if distributed():
+        dist.barrier(group=host_group())

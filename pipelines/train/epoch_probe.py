@@ -19,7 +19,8 @@ from drl_core.config import ClipConfig, ModelConfig, OptimConfig
 from drl_core.engine import fit
 from drl_core.metrics.linear_probe import fit_linear_probe
 from drl_core.models import build_model
-from pipelines.evaluation import distilled_score, predictions
+from pipelines.data import open_split, train_loader
+from pipelines.evaluation import distilled_score, inputs, predictions
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,10 @@ def linear_probe(model: nn.Module, train: str, test: str, clip: ClipConfig, prob
     return fitted.accuracy(te.features, te.labels), nll
 
 
-def measure(probe: EpochProbe, network: nn.Module, num_classes: int, loader, clip: ClipConfig,
-            device: torch.device) -> dict[str, float]:
-    """Every per-epoch metric of a trial. ``network`` is left as it was (a copy is measured)."""
+def measure(probe: EpochProbe, network: nn.Module, num_classes: int, train_split: str, clip: ClipConfig,
+            seed: int, device: torch.device) -> dict[str, float]:
+    """Every per-epoch metric of a trial. ``network`` is left as it was (a copy is measured); the
+    student is distilled on clips streamed from ``train_split`` in this process."""
     model = copy.deepcopy(network).eval()
     out: dict[str, float] = {}
     accs, nlls = [], []
@@ -61,7 +63,8 @@ def measure(probe: EpochProbe, network: nn.Module, num_classes: int, loader, cli
     if accs:
         out["linear_probe/acc1"], out["linear_probe/nll"] = sum(accs) / len(accs), sum(nlls) / len(nlls)
     student = build_model(probe.spatial, num_classes)
-    fit(SpatialDistillation(model, student, probe.temperature), loader, probe.distill, device)
+    loader = train_loader(open_split(train_split), clip, probe.distill.batch_size, seed)
+    fit(SpatialDistillation(model, student, probe.temperature), loader, probe.distill, device, inputs=inputs(clip))
     for name, split in probe.tests:  # one read and one teacher pass per split give DS and accuracy
         ds = distilled_score(model, student, split, clip, probe.batch_size, device)
         out[f"eval/acc1_{name}"], out[f"ds/kl_{name}"], out[f"ds/agreement_{name}"] = \

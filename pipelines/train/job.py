@@ -20,6 +20,9 @@ class TrainJob:
     After training, rank 0 evaluates on each of ``eval_splits`` (name → decoded split folder).
     ``epoch_probe`` (a :class:`pipelines.train.epoch_probe.EpochProbe`, set by Tune trials)
     makes rank 0 measure the network after every epoch and report those metrics too.
+    ``deterministic`` asks for deterministic kernels (the CPU configs); off, cuDNN autotunes
+    (the GPU configs). The runtime fields size the input pipeline: CPUs and videos per Ray Data
+    sampling task, and batches prefetched ahead of the device.
     """
 
     kind: str
@@ -33,8 +36,13 @@ class TrainJob:
     reset_head: bool = False
     teacher: str = ""
     seed: int = 0
+    deterministic: bool = True
     eval_batch_size: int = field(default=16, metadata=RUNTIME)
     loader_workers: int = field(default=0, metadata=RUNTIME)
+    data_cpus: float = field(default=0.25, metadata=RUNTIME)
+    videos_per_task: int = field(default=8, metadata=RUNTIME)
+    prefetch_batches: int = field(default=2, metadata=RUNTIME)
+    label: str = field(default="train", metadata=RUNTIME)
     epoch_probe: Any = None
 
     def __post_init__(self) -> None:

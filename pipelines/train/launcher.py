@@ -4,10 +4,13 @@ restarts after a lost worker, and resumption when the same stage folder is run a
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from pipelines.config.schema import ResourcesConfig
+from pipelines.data.ray_ingest import DATASET, data_config, epoch_clock, train_dataset
+from pipelines.data.shards import open_split
 from pipelines.train.job import TrainJob
 from pipelines.train.loop import train_loop
 
@@ -47,9 +50,19 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id}
+    index = open_split(job.train_split)
+    if len(index) < resources.num_workers:
+        raise ValueError(f"{job.train_split}: {len(index)} video(s) for {resources.num_workers} training workers")
+    clock = epoch_clock()
+    data = train_dataset(index, job.clip, job.seed, clock, job.data_cpus, job.videos_per_task)
+    per_worker = len(index) // resources.num_workers
+    local_batch = max(1, job.optim.batch_size // resources.num_workers)
+    config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id, "clock": clock,
+              "classes": index.classes, "steps_per_epoch": -(-per_worker // local_batch),
+              "threads": max(1, math.ceil(resources.cpus_per_worker))}
     trainer = TorchTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
-                           run_config=run_config(out_dir, resources, callbacks))
+                           run_config=run_config(out_dir, resources, callbacks), datasets={DATASET: data},
+                           dataset_config=data_config())
     result = trainer.fit()
     if result.error is not None:
         raise result.error

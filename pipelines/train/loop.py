@@ -2,8 +2,8 @@
 
 It builds the job's networks and algorithm, wraps them for DDP with ``prepare_model``, resumes
 from ``ray.train.get_checkpoint()`` (after a lost worker, or when an interrupted study runs
-again), runs drl_core's shared epoch loop on this worker's share of the shards, and reports
-metrics and a checkpoint every epoch. Rank 0 logs each epoch to MLflow through the study's
+again), runs drl_core's epoch loop (``fit``) on this worker's share of the Ray Data stream
+(:mod:`pipelines.data.ray_ingest`), and reports metrics and a checkpoint every epoch. Rank 0 logs each epoch to MLflow through the study's
 tracker and, at the end, writes ``model.pt``, ``history.json`` and ``eval.json``.
 """
 
@@ -21,13 +21,15 @@ from torch import nn
 
 from drl_core.algorithms import SpatialDistillation, build_algorithm
 from drl_core.algorithms.base import Algorithm
-from drl_core.engine import make_optimizer, make_scheduler, seed_everything, train_one_epoch
+from drl_core.data.transforms import DeviceTransform
+from drl_core.engine import fit, make_optimizer, make_scheduler, seed_everything
 from drl_core.models import build_model
 from pipelines.evaluation import evaluate_job
-from pipelines.train.collectives import mean_over_workers, min_over_workers
+from pipelines.data.ray_ingest import DATASET
+from pipelines.train.collectives import barrier, mean_over_workers
 from pipelines.train.job import TrainJob
 from pipelines.train.model_file import load_model, reset_head, save_model
-from pipelines.train.worker_data import train_loader, worker_split
+from pipelines.train.progress import Progress
 
 STATE_FILE = "state.pt"
 RESUMPTIONS = "train/resumptions"  # times this run continued from a checkpoint (lost workers, reruns)
@@ -105,9 +107,26 @@ def report_epoch(algo: nn.Module, optimizer, scheduler, epoch: int, history: lis
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
 
+def epoch_stream(shard, job: TrainJob, clock, rank: int, world: int, batch: int, use_cuda: bool):
+    """``epoch -> batches`` over this worker's Ray Data shard. Before each epoch every worker has
+    finished the last one (so no task of it is still sampling) and rank 0 sets the clock."""
+    def batches(epoch: int):
+        barrier()
+        if rank == 0:
+            import ray
+
+            ray.get(clock.set.remote(epoch))
+        return shard.iter_torch_batches(batch_size=batch, prefetch_batches=job.prefetch_batches,
+                                        pin_memory=use_cuda, drop_last=False)
+
+    return batches
+
+
 def train_loop(config: dict[str, Any]) -> None:
     """``train_loop_per_worker`` of the TorchTrainer: ``config`` holds ``job``, ``out_dir``,
-    and optionally ``tracker`` (an actor handle) with the stage's MLflow ``run_id``."""
+    ``clock`` (the data's epoch clock), and optionally ``tracker`` (an actor handle) with the
+    stage's MLflow ``run_id``. The epochs are drl_core's :func:`~drl_core.engine.fit`; this
+    function only supplies its data and its hooks (reporting, checkpoints, the Tune probe)."""
     import ray.train
     import ray.train.torch
 
@@ -115,32 +134,36 @@ def train_loop(config: dict[str, Any]) -> None:
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()
-    seed_everything(job.seed * 1000 + rank)
-    data = worker_split(job.train_split, rank, world)
-    algo, network = build_job_algorithm(job, data.classes)
+    seed_everything(job.seed * 1000 + rank, job.deterministic)
+    torch.set_num_threads(config.get("threads", 1))  # Ray gives a fractional-CPU worker one thread
+    classes = tuple(config["classes"])
+    algo, network = build_job_algorithm(job, classes)
     algo = ray.train.torch.prepare_model(algo)
     optimizer = make_optimizer(algo.parameters(), job.optim)
     scheduler = make_scheduler(optimizer, job.optim)
     start, history, resumptions = restore(algo, optimizer, scheduler)
-    count = min_over_workers(data.num_videos)
     batch = max(1, job.optim.batch_size // world)  # the config's batch size is global
-    loader = train_loader(data, job.clip, batch, count, job.seed + rank, job.loader_workers)
+    stream = epoch_stream(ray.train.get_dataset_shard(DATASET), job, config["clock"], rank, world, batch,
+                          device.type == "cuda")
     tracker, run_id = config.get("tracker"), config.get("run_id")
-    for epoch in range(start, job.optim.epochs):
-        loader.dataset.set_epoch(epoch)
-        loader.sampler.set_epoch(epoch)
-        metrics = train_one_epoch(algo, loader, optimizer, device, job.optim.accumulate, job.optim.freeze_bn)
-        scheduler.step()
+    progress = Progress(job.label, job.optim.epochs, config.get("steps_per_epoch", 0), rank)
+
+    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
         history.append({"epoch": epoch, **mean_over_workers(metrics), RESUMPTIONS: resumptions})
+        progress.epoch_done(epoch, history[-1])
         if job.epoch_probe is not None and rank == 0:  # a Tune trial's per-epoch objective
             from pipelines.train.epoch_probe import measure
 
-            history[-1].update(measure(job.epoch_probe, network, len(data.classes), loader, job.clip, device))
+            history[-1].update(measure(job.epoch_probe, network, len(classes), job.train_split, job.clip,
+                                       job.seed, device))
         report_epoch(algo, optimizer, scheduler, epoch, history, rank, resumptions)
         if rank == 0 and tracker is not None:
             tracker.log_metrics.remote(run_id, {k: v for k, v in history[-1].items() if k != "epoch"}, epoch)
+
+    fit(algo, stream, job.optim, device, on_epoch=on_epoch, start_epoch=start, optimizer=optimizer,
+        scheduler=scheduler, inputs=DeviceTransform(job.clip.mean, job.clip.std), on_step=progress.step)
     if rank == 0:
-        finish(job, unwrap(algo), network, data.classes, history, Path(config["out_dir"]), device)
+        finish(job, unwrap(algo), network, classes, history, Path(config["out_dir"]), device)
 
 
 def finish(job: TrainJob, algo: Algorithm, network: nn.Module, classes: tuple[str, ...],

@@ -1,30 +1,28 @@
 import numpy as np
 import pytest
 
-from drl_core.data.clip_sampling import clip_starts, frame_indices, frame_times
+from drl_core.data.clip_sampling import frame_indices, row_frame_count, row_frame_times, window, window_starts
 
 
 @pytest.mark.parametrize("fps,seconds", [(30, 10.0), (12, 3.0)])
-def test_one_second_clips_of_n_frames_at_any_fps(fps, seconds):
+def test_one_second_windows_of_n_frames_at_any_fps(fps, seconds):
     n = 8
     total = int(fps * seconds)
-    starts = clip_starts(seconds, 1.0, 10)
-    assert len(starts) == 10 and starts[0] == 0 and np.isclose(starts[-1], seconds - 1.0)
-    for s in starts:
-        times = frame_times(s, 1.0, n)
-        assert len(times) == n
-        np.testing.assert_allclose(times, s + (np.arange(n) + 0.5) / n)
-        assert times[-1] - times[0] == pytest.approx(1.0 - 1.0 / n)  # spans one second
-        idx = frame_indices(times, fps, total)
-        np.testing.assert_array_equal(idx, np.floor(times * fps).astype(int))
+    count = row_frame_count(seconds, 1.0, n)
+    times = row_frame_times(count, 1.0, n)
+    assert count == int(seconds * n) and times[-1] < seconds
+    for s in window_starts(count, n, 10):
+        t = times[window(count, int(s), n)]
+        np.testing.assert_allclose(t, t[0] + np.arange(n) / n)
+        assert t[-1] - t[0] == pytest.approx(1.0 - 1.0 / n)  # spans one second
+        idx = frame_indices(t, fps, total)
+        np.testing.assert_array_equal(idx, np.floor(t * fps).astype(int))
         # each index's frame interval contains its timestamp
-        assert np.all(idx / fps <= times) and np.all(times < (idx + 1) / fps)
+        assert np.all(idx / fps <= t) and np.all(t < (idx + 1) / fps)
 
 
-def test_single_clip_is_centred_and_short_videos_clamp():
-    assert clip_starts(3.0, 1.0, 1)[0] == pytest.approx(1.0)
-    assert np.all(clip_starts(0.5, 1.0, 4) == 0)
-    idx = frame_indices(frame_times(0.0, 1.0, 8), 10, 5)
+def test_short_videos_clamp_to_their_last_frame():
+    idx = frame_indices(row_frame_times(8, 1.0, 8), 10, 5)
     assert idx.max() == 4 and idx.min() == 0
 
 

@@ -11,7 +11,7 @@ def _worker(rank: int, port: int, queue) -> None:
     import torch
     import torch.distributed as dist
 
-    from pipelines.train.collectives import mean_over_workers, min_over_workers
+    from pipelines.train.collectives import barrier, mean_over_workers
 
     dist.init_process_group("cuda:gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     try:
@@ -20,8 +20,8 @@ def _worker(rank: int, port: int, queue) -> None:
             plain = "ok"
         except RuntimeError as err:
             plain = str(err).splitlines()[0]
-        queue.put((rank, plain, mean_over_workers({"loss": rank + 1.0, "acc": 2.0 * rank}),
-                   min_over_workers(10 + rank)))
+        barrier()  # the epoch barrier of the Ray Data stream runs on the same side group
+        queue.put((rank, plain, mean_over_workers({"loss": rank + 1.0, "acc": 2.0 * rank})))
     finally:
         dist.destroy_process_group()
 
@@ -31,9 +31,9 @@ def test_reductions_run_beside_a_process_group_without_a_cpu_backend():
     queue = ctx.SimpleQueue()
     mp.start_processes(_worker, args=(free_port(), queue), nprocs=2, start_method="spawn")
     results = sorted(queue.get() for _ in range(2))
-    for rank, plain, means, smallest in results:
+    for rank, plain, means in results:
         assert "No backend type associated with device type cpu" in plain
-        assert means == {"loss": 1.5, "acc": 1.0} and smallest == 10
+        assert means == {"loss": 1.5, "acc": 1.0}
 
 
 def test_which_backends_serve_cpu():

@@ -33,8 +33,8 @@ def test_bad_values_name_their_key_path(tmp_path, text, message):
 
 
 def test_overrides_are_checked_like_file_keys(tmp_path):
-    cfg = load_config(StudyConfig, None, {"benchmark.bias": 0.25, "decode.test_clips": 3})
-    assert cfg.benchmark.bias == 0.25 and cfg.decode.test_clips == 3
+    cfg = load_config(StudyConfig, None, {"benchmark.bias": 0.25, "pretrain.clip.test_clips": 3})
+    assert cfg.benchmark.bias == 0.25 and cfg.pretrain.clip.test_clips == 3
     with pytest.raises(ConfigError, match="benchmark.nope"):
         load_config(StudyConfig, None, {"benchmark.nope": 1})
 

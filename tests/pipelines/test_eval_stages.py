@@ -34,7 +34,7 @@ def _ctx(tmp_path, kind, config, inputs):
 
 
 def test_evaluate_scores_a_test_set_with_the_models_head_by_class_name(tmp_path, make_split):
-    test = _split(tmp_path / "mimetics", make_split, num_classes=2, videos_per_class=3, clips=2, size=24)
+    test = _split(tmp_path / "mimetics", make_split, num_classes=2, videos_per_class=3, size=24)
     # the model knows more classes, in another order: "class 1" is its index 3
     model = _model(tmp_path, ["zumba", "class 0", "abseiling", "class 1"])
     cfg = evaluate.EvaluateStage(CLIP, 4, (), (("mimetics", "mimetics"),))
@@ -45,7 +45,7 @@ def test_evaluate_scores_a_test_set_with_the_models_head_by_class_name(tmp_path,
 
 
 def test_fewshot_stage_reports_each_setting_with_a_confidence_interval(tmp_path, make_split):
-    test = _split(tmp_path / "ssv2", make_split, num_classes=6, videos_per_class=4, clips=2, size=24)
+    test = _split(tmp_path / "ssv2", make_split, num_classes=6, videos_per_class=4, size=24)
     model = _model(tmp_path, ["class 0", "other"])  # "class 0" was seen in pretraining: not in the pool
     cfg = fewshot.FewShotStage(FewShotConfig(ways=5, shots=(1, 2), queries=2, episodes=30), CLIP, 4)
     out = fewshot.run(_ctx(tmp_path, "fewshot", cfg, {"model": model, "test": test}))

@@ -5,30 +5,31 @@ import pytest
 import torch
 
 from drl_core.config import ClipConfig
-from drl_core.data.transforms import ClipTransform
 from drl_core.engine import Predictions
 from drl_core.models import create_model
-from pipelines.data.loaders import load_split
+from pipelines.data import open_split
 from pipelines.evaluation import mapped_accuracy, predictions
 
 
-def test_ten_clip_logits_are_the_mean_of_each_clips_centre_crop_logits(tmp_path, make_split):
-    split = make_split(tmp_path / "test", num_classes=3, videos_per_class=2, clips=10, frames=4, size=24)
-    clip = ClipConfig(crop_size=16)
+def test_ten_clip_logits_are_the_mean_of_the_centre_crop_logits_of_uniform_windows(tmp_path, make_split):
+    split = make_split(tmp_path / "test", num_classes=3, videos_per_class=2, frames=13, clip_frames=4, size=24)
+    clip = ClipConfig(crop_size=16, test_clips=10)
     torch.manual_seed(0)
     model = create_model("r3d10", num_classes=3, width=8).eval()
     pred, _ = predictions(model, split, clip, batch_size=4, device=torch.device("cpu"))
-    # by hand: every stored clip of a video through the same centre-crop transform, one at a time
-    data = load_split(split)
-    transform = ClipTransform(clip.crop_size, clip.mean, clip.std, False, clip.flip, clip.jitter)
-    assert len(pred.logits) == data.num_videos == 6
-    for v in range(data.num_videos):
-        rows = (data.video_index == v).nonzero().flatten()
-        assert len(rows) == 10
+    # by hand: windows start at rint(linspace(0, 13 - 4, 10)) = 0 1 2 3 4 5 6 7 8 9 of each row,
+    # crop rows 4..20 and columns 4..20, normalise, one clip at a time
+    index = open_split(split)
+    starts = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    mean, std = torch.tensor(clip.mean).view(3, 1, 1, 1), torch.tensor(clip.std).view(3, 1, 1, 1)
+    assert len(pred.logits) == len(index) == 6
+    for v in range(len(index)):
+        frames = torch.from_numpy(index.frames(v))
+        clips = [(frames[s:s + 4, 4:20, 4:20].permute(3, 0, 1, 2).float() / 255 - mean) / std for s in starts]
         with torch.no_grad():
-            per_clip = torch.stack([model(transform(data.frames[r]).unsqueeze(0))[0] for r in rows])
+            per_clip = torch.stack([model(c.unsqueeze(0))[0] for c in clips])
         assert torch.allclose(pred.logits[v], per_clip.mean(0), atol=1e-5)
-        assert pred.labels[v] == data.labels[rows[0]]
+        assert pred.labels[v] == index.labels[v]
 
 
 def test_mapped_accuracy_matches_classes_by_name_and_restricts_the_argmax():

@@ -42,7 +42,7 @@ def test_kinetics_study_scores_mimetics_with_its_head_and_runs_fewshot_on_held_o
         fs = names[f"fewshot/baseline/{d}"]
         assert ("test", f"decode/{d}/{split}") in fs.deps
         assert f"decode/{d}/train" not in names  # few-shot reads only the evaluation split
-    assert fs.config.fewshot.shots == (1, 5) and fs.config.fewshot.ways == 5 and cfg.decode.test_clips == 10
+    assert fs.config.fewshot.shots == (1, 5) and fs.config.fewshot.ways == 5 and cfg.pretrain.clip.test_clips == 10
 
 
 def test_a_dataset_listed_twice_must_match():

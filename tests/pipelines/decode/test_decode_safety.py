@@ -19,8 +19,8 @@ from pipelines.decode.screen import screen
 from pipelines.decode.stage import DecodeInputs, cache_key, clip_spec, run
 from pipelines.decode.video import ClipSpec, VideoChecks, decode_video
 
-CFG = DecodeConfig(num_frames=4, train_clips=1, short_side=16, timeout_s=30, videos_per_task=4)
-SPEC = ClipSpec(4, 1.0, 1, 16)
+CFG = DecodeConfig(num_frames=4, short_side=16, timeout_s=30, videos_per_task=4)
+SPEC = ClipSpec(4, 1.0, 16)
 
 
 def _manifest(out) -> list[dict]:
@@ -88,7 +88,7 @@ def test_a_duplicate_video_id_is_reported_and_counted_right(tmp_path, make_video
     out = run(CFG, inputs)
     statuses = sorted(r["status"] for r in _manifest(out))
     assert statuses == ["duplicate", "ok", "ok"]
-    assert out.summary["decoded"] == 2 and out.summary["clips"] == 2
+    assert out.summary["decoded"] == 2 and out.summary["frames"] == 2 * 8  # 2 s at 4 frames/s each
     assert out.summary["by_status"] == {"ok": 2, "duplicate": 1}
 
 

@@ -7,7 +7,9 @@ import os
 import pytest
 
 from pipelines.config.schema import DecodeConfig
-from pipelines.data import load_split
+import pyarrow.parquet as pq
+
+from pipelines.data import open_split
 from pipelines.decode.stage import DecodeInputs, run
 
 LABELS = ["abseiling", "air drumming", "passing American football (in game)"]
@@ -44,7 +46,7 @@ def _fixture(tmp_path, make_video):
     return DecodeInputs("tiny", "train", str(videos), str(ann), str(tmp_path / "shards"))
 
 
-CFG = DecodeConfig(num_frames=4, train_clips=2, short_side=16, timeout_s=30, videos_per_task=3)
+CFG = DecodeConfig(num_frames=4, short_side=16, timeout_s=30, videos_per_task=3)
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +80,15 @@ def test_every_bad_input_lands_in_the_manifest_with_its_reason(decoded):
 def test_shards_hold_the_decoded_clips_with_stable_classes(decoded):
     _, out = decoded
     assert (out.path / "classes.txt").read_text().splitlines() == LABELS
-    data = load_split(out.path)
-    assert data.frames.shape == (8, 4, 16, 21, 3)  # 4 videos × 2 clips, short side 16
-    assert sorted(data.labels.tolist()) == [0, 0, 0, 0, 1, 1, 2, 2]
+    index = open_split(out.path)
+    assert len(index) == 4 and index.clip_frames == 4
+    assert sorted(index.labels.tolist()) == [0, 0, 1, 2]
+    for i in range(4):  # one row per video, 4 frames per second of it, short side 16
+        frames = index.frames(i)
+        assert frames.shape == (index.row_frames[i], 16, 21, 3) and index.row_frames[i] >= 4
+    files = sorted((out.path / "shards").glob("*.parquet"))
+    assert all(pq.ParquetFile(f).metadata.row_group(g).num_rows == 1  # any video can be read alone
+               for f in files for g in range(pq.ParquetFile(f).num_row_groups))
     assert out.summary["per_label"] == {"abseiling": 2, "air drumming": 1,
                                         "passing American football (in game)": 1}
 

@@ -1,0 +1,57 @@
+"""The random choices of one training clip, drawn from (seed, epoch, video) alone.
+
+Any process that draws for the same video in the same epoch gets the same clip: a rerun is
+bit-identical however the work is spread over data workers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def video_key(video_id: str) -> int:
+    """A stable 32-bit key of a video id (CRC-32; Python's ``hash`` varies per process)."""
+    return zlib.crc32(video_id.encode())
+
+
+@dataclass(frozen=True)
+class ClipDraw:
+    """Where the clip starts (row frame), its crop's top-left corner, whether it is flipped,
+    and its colour jitter ``(brightness, contrast, saturation, hue turns)``."""
+
+    start: int
+    top: int
+    left: int
+    flip: bool
+    jitter: tuple[float, float, float, float]
+
+
+def draw_clip(seed: int, epoch: int, key: int, row_frames: int, num_frames: int, height: int, width: int,
+              crop: int, flip: bool, jitter: float, hue: float) -> ClipDraw:
+    """One training clip's draws for video ``key`` in ``epoch``; ``flip``/``jitter``/``hue`` as in
+    ClipConfig (no flip and factors of 1 when off)."""
+    if height < crop or width < crop:
+        raise ValueError(f"frames of {height}×{width} are smaller than the crop size {crop}")
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, epoch, key])
+    u = rng.random(7)
+    start = int(u[0] * (max(row_frames - num_frames, 0) + 1))
+    top, left = int(u[1] * (height - crop + 1)), int(u[2] * (width - crop + 1))
+    b, c, s = (1 + jitter * (2 * u[3:6] - 1)).tolist() if jitter > 0 else (1.0, 1.0, 1.0)
+    turns = hue * (2 * float(u[6]) - 1) if hue > 0 else 0.0
+    return ClipDraw(start, top, left, bool(flip and rng.random() < 0.5), (b, c, s, turns))
+
+
+def cut_clip(frames: np.ndarray, indices: np.ndarray, top: int, left: int, crop: int, flip: bool) -> np.ndarray:
+    """The crop of ``frames`` (uint8 N×H×W×3) at ``indices``: uint8 T×crop×crop×3, contiguous."""
+    clip = frames[indices, top:top + crop, left:left + crop]
+    return np.ascontiguousarray(clip[:, :, ::-1] if flip else clip)
+
+
+def centre(height: int, width: int, crop: int) -> tuple[int, int]:
+    """Top-left corner of the centre crop."""
+    if height < crop or width < crop:
+        raise ValueError(f"frames of {height}×{width} are smaller than the crop size {crop}")
+    return (height - crop) // 2, (width - crop) // 2

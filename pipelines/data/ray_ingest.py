@@ -1,0 +1,83 @@
+"""The Ray Data input of a training stage: a fresh 1-s clip per video every epoch, sampled,
+cropped and flipped by Ray Data tasks on any node's CPUs, streamed into Ray Train.
+
+The dataset is the range of video positions. Each task asks the run's :class:`EpochClock`
+which epoch it serves, maps positions to videos through that epoch's order, reads each video's
+row group and cuts its clip (:func:`pipelines.data.clips.train_item`): draws depend on (seed,
+epoch, video) only. Ray Train splits the stream equally over its workers
+(``streaming_split(equal=True)``), so every worker takes the same number of steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from drl_core.config import ClipConfig
+from pipelines.data.clips import epoch_order, train_item
+from pipelines.data.shards import SplitIndex
+
+DATASET = "train"  # the name Ray Train's workers ask get_dataset_shard for
+_ORDERS: dict[tuple[int, int, int], np.ndarray] = {}  # per data worker: the last epoch's order
+
+
+def epoch_clock():
+    """An actor that holds the epoch being streamed; set by the training workers, read by tasks."""
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class EpochClock:
+        def __init__(self) -> None:
+            self.epoch = 0
+
+        def set(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def get(self) -> int:
+            return self.epoch
+
+    return EpochClock.remote()
+
+
+def _order(seed: int, epoch: int, count: int) -> np.ndarray:
+    key = (seed, epoch, count)
+    if key not in _ORDERS:
+        _ORDERS.clear()
+        _ORDERS[key] = epoch_order(seed, epoch, count)
+    return _ORDERS[key]
+
+
+def sample_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConfig, seed: int,
+                 clock) -> dict[str, np.ndarray]:
+    """Ray Data map function: positions ``batch["id"]`` → their videos' training clips of the
+    clock's epoch (``clips`` uint8 B×T×S×S×3, ``label``, ``video``, ``start``, ``jitter`` B×4)."""
+    import ray
+
+    epoch = ray.get(clock.get.remote())
+    order = _order(seed, epoch, len(index))
+    items = []
+    for p in batch["id"].tolist():
+        i = int(order[p])
+        items.append(train_item(index, i, index.frames(i), clip, seed, epoch))
+    return {k: np.stack([np.asarray(item[k]) for item in items]) for k in ("clips", "label", "video", "start", "jitter")}
+
+
+def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_per_task: float,
+                  videos_per_task: int):
+    """The stage's training stream (a lazy ``ray.data.Dataset``, executed afresh every epoch)."""
+    import ray
+
+    blocks = max(1, math.ceil(len(index) / videos_per_task))
+    # positions as in-memory blocks: a read task would hold a whole CPU of its own
+    ds = ray.data.from_items([{"id": p} for p in range(len(index))], override_num_blocks=blocks)
+    return ds.map_batches(sample_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,
+                          fn_kwargs={"index": index, "clip": clip, "seed": seed, "clock": clock})
+
+
+def data_config():
+    """Ray Train's DataConfig: an equal split, and blocks in order so a rerun is identical."""
+    from ray.data import ExecutionOptions
+    from ray.train import DataConfig
+
+    return DataConfig(execution_options=ExecutionOptions(preserve_order=True))

@@ -1,0 +1,66 @@
+"""The training input: a fresh clip per video every epoch, the same from Ray Data tasks and from
+in-process loaders (with loader workers too), reproducible per seed."""
+
+import numpy as np
+import pytest
+import torch
+
+from drl_core.config import ClipConfig
+from pipelines.data import open_split, train_loader
+from pipelines.data.ray_ingest import epoch_clock, train_dataset
+
+CLIP = ClipConfig(crop_size=16, flip=True, jitter=0.2, hue=0.1)
+
+
+def ray_epoch(ds, clock, epoch: int) -> dict[int, tuple]:
+    import ray
+
+    ray.get(clock.set.remote(epoch))
+    out = {}
+    for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        for k, v in enumerate(b["video"].tolist()):
+            out[v] = (int(b["start"][k]), b["clips"][k].tobytes(), b["jitter"][k].tobytes())
+    return out
+
+
+def loader_epoch(loader, epoch: int) -> dict[int, tuple]:
+    loader.dataset.set_epoch(epoch)
+    out = {}
+    for b in loader:
+        for k, v in enumerate(b["video"].tolist()):
+            out[v] = (int(b["start"][k]), b["clips"][k].numpy().tobytes(), b["jitter"][k].numpy().tobytes())
+    return out
+
+
+def test_clips_change_every_epoch_and_match_across_ray_data_and_loader_workers(ray_local, tmp_path, make_split):
+    split = open_split(make_split(tmp_path / "train", num_classes=2, videos_per_class=5, frames=40, size=24))
+    clock = epoch_clock()
+    ds = train_dataset(split, CLIP, seed=3, clock=clock, cpus_per_task=0.25, videos_per_task=3)
+    epochs = [ray_epoch(ds, clock, e) for e in range(3)]
+    assert all(sorted(e) == list(range(10)) for e in epochs)  # every video once per epoch
+    for v in range(10):
+        assert len({epochs[e][v][1] for e in range(3)}) == 3  # a different clip each epoch
+    starts = {epochs[e][v][0] for e in range(3) for v in range(10)}
+    assert len(starts) > 5 and max(starts) <= 40 - 4
+    again = train_dataset(split, CLIP, seed=3, clock=clock, cpus_per_task=0.25, videos_per_task=5)
+    assert ray_epoch(again, clock, 1) == epochs[1]  # the same per seed, however tasks are cut
+    other = train_dataset(split, CLIP, seed=4, clock=clock, cpus_per_task=0.25, videos_per_task=3)
+    assert ray_epoch(other, clock, 1) != epochs[1]
+    for workers in (0, 2):  # in-process loaders (the Tune probe, calibration) draw the same clips
+        loader = train_loader(split, CLIP, batch_size=4, seed=3, num_workers=workers)
+        assert loader_epoch(loader, 2) == epochs[2]
+
+
+@pytest.mark.parametrize("epoch", [0, 5])
+def test_a_training_clip_is_the_drawn_window_and_crop_of_the_row(tmp_path, make_split, epoch):
+    split = open_split(make_split(tmp_path / "train", num_classes=1, videos_per_class=2, frames=12, size=20))
+    loader = train_loader(split, ClipConfig(crop_size=16, jitter=0.0), batch_size=2, seed=0)
+    loader.dataset.set_epoch(epoch)
+    batch = next(iter(loader))
+    for k, v in enumerate(batch["video"].tolist()):
+        frames, s = split.frames(v), int(batch["start"][k])
+        clip = batch["clips"][k].numpy()
+        found = [(t, l) for t in range(5) for l in range(5)
+                 if np.array_equal(frames[s:s + 4, t:t + 16, l:l + 16], clip)]
+        assert found, "the clip is not a crop of its window"
+    assert torch.equal(batch["jitter"], torch.tensor([[1.0, 1.0, 1.0, 0.0]] * 2))
