@@ -31,7 +31,8 @@ from drl_core.models import build_model
 from pipelines.benchmark_data import prepare_benchmark
 from pipelines.config.loader import load_config, to_dict
 from pipelines.config.schema import StudyConfig
-from pipelines.data import open_split, test_loader, train_loader
+from pipelines.data.clips import test_loader, train_loader
+from pipelines.data.shards import open_split
 from pipelines.evaluation import inputs
 from pipelines.synthetic.generate import SOURCE
 

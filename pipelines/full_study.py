@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="run the study once per seed, one after the other, into one output folder")
     p.add_argument("--biases", type=float, nargs="+", metavar="BIAS",
                    help="and once per benchmark bias (the bias sweep); with --seeds, every pair")
+    p.add_argument("--plan", action="store_true", help="print what every stage reads, its shard bytes, its peak "
+                   "memory per worker and the workers and devices it needs; run nothing")
     return p.parse_args(argv)
 
 
@@ -108,10 +110,24 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     return 0
 
 
+def print_plan(cfg: StudyConfig) -> int:
+    """``--plan``: the stage table of :mod:`pipelines.plan`, and what would stop the real run."""
+    from pipelines.plan import format_plan, plan_study
+
+    try:
+        check_weights(cfg)
+    except ValueError as err:
+        print(f"note: the study would stop here: {err}")
+    print(format_plan(plan_study(cfg)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cfg = load_config(StudyConfig, args.config, parse_sets(args.set), presets=SMOKE if args.smoke else None)
+        if args.plan:
+            return print_plan(cfg)
         cfg = check_weights(cfg)
         studies = plan(cfg, args.seeds, args.biases)
     except (ConfigError, ValueError) as err:

@@ -58,7 +58,8 @@ def data_stages(cfg: StudyConfig) -> list[StageSpec]:
 def job_resources(res: ResourcesConfig) -> dict:
     """The TrainJob fields that come from the ``resources`` block."""
     return {"eval_batch_size": res.eval_batch_size, "loader_workers": res.data_loader_workers,
-            "data_cpus": res.data_cpus, "videos_per_task": res.videos_per_task, "deterministic": res.deterministic}
+            "data_cpus": res.data_cpus, "videos_per_task": res.videos_per_task, "data_tasks": res.data_tasks,
+            "deterministic": res.deterministic}
 
 
 def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipelines.benchmarks.local_ray import start_local_ray
 from pipelines.config.schema import BenchmarkConfig, DecodeConfig
 from pipelines.decode.readers import read_kinetics
 from pipelines.decode.schema import encode_frames
@@ -42,8 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=128, help="frame side of the generated videos")
     parser.add_argument("--work-dir", help="keep generated files here (default: a temporary folder)")
     args = parser.parse_args(argv)
-    import ray
-
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="decode-bench-"))
     per_class = max(1, args.videos // 10)
     bench_cfg = dataclasses.replace(BenchmarkConfig(), size=args.size, duration=(3.0, 4.0),
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     bench = generate_benchmark(bench_cfg, work / "bench")
     records = read_kinetics(bench.videos(SOURCE), bench.annotations(SOURCE), "train").records
     cfg = DecodeConfig(short_side=64, frame_format="jpeg", videos_per_task=16)
-    ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+    start_local_ray(args.cpus)
     run(cfg, DecodeInputs("warmup", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)),
                           str(work / "warmup")))  # start Ray workers once, as a long study has them
     plain = plain_loop([r.path for r in records], cfg)

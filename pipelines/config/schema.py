@@ -287,7 +287,8 @@ class ResourcesConfig:
     ``concurrent_trainings`` caps how many training stages run at once (0: as many as the
     cluster's resources at start-up can host; set it on an autoscaling cluster). A training
     stage's input pipeline runs as Ray Data tasks of ``data_cpus`` CPUs each, on any node,
-    ``videos_per_task`` videos per task; ``data_loader_workers`` are the loader processes of
+    ``videos_per_task`` videos per task, at most ``data_tasks`` at once (0: as many as the CPUs
+    allow); ``data_loader_workers`` are the loader processes of
     the streamed evaluations. ``deterministic``: deterministic kernels (the CPU configs), or
     cuDNN autotuning (the GPU configs set it false).
     """
@@ -303,6 +304,7 @@ class ResourcesConfig:
     data_loader_workers: int = 0
     data_cpus: float = 0.25
     videos_per_task: int = 8
+    data_tasks: int = 2
     deterministic: bool = True
     concurrent_trainings: int = 0
 
@@ -318,6 +320,7 @@ class ResourcesConfig:
         _check(self.concurrent_trainings >= 0, "concurrent_trainings", "must be >= 0 (0: as many as fit)")
         _check(self.data_cpus > 0, "data_cpus", "must be positive")
         _check(self.videos_per_task >= 1, "videos_per_task", "must be at least 1")
+        _check(self.data_tasks >= 0, "data_tasks", "must be >= 0 (0: as many as the CPUs allow)")
 
     def training_slots(self, cluster: dict[str, float]) -> int:
         """How many Ray Train runs may run at once: ``concurrent_trainings``, or as many as the

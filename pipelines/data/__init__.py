@@ -1,7 +1,4 @@
-"""Decoded splits as video indexes (:mod:`.shards`), clips cut from their rows (:mod:`.clips`)
-and the Ray Data input of training stages (:mod:`.ray_ingest`)."""
-
-from pipelines.data.clips import test_loader, train_loader
-from pipelines.data.shards import SplitIndex, open_split
-
-__all__ = ["SplitIndex", "open_split", "test_loader", "train_loader"]
+"""Decoded splits as video indexes (:mod:`.shards`), clips cut from their rows (:mod:`.cutting`),
+in-process loaders of them (:mod:`.clips`) and the Ray Data input of training stages
+(:mod:`.ray_ingest`). Import the submodules: :mod:`.shards`, :mod:`.cutting` and
+:mod:`.ray_ingest` need no torch."""

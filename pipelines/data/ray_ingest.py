@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from drl_core.config import ClipConfig
-from pipelines.data.clips import epoch_order, train_item
+from pipelines.data.cutting import epoch_order, train_item
 from pipelines.data.shards import SplitIndex
 
 DATASET = "train"  # the name Ray Train's workers ask get_dataset_shard for
@@ -59,20 +59,23 @@ def sample_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConf
     items = []
     for p in batch["id"].tolist():
         i = int(order[p])
-        items.append(train_item(index, i, index.frames(i), clip, seed, epoch))
+        items.append(train_item(index, i, clip, seed, epoch))
     return {k: np.stack([np.asarray(item[k]) for item in items]) for k in ("clips", "label", "video", "start", "jitter")}
 
 
 def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_per_task: float,
-                  videos_per_task: int):
-    """The stage's training stream (a lazy ``ray.data.Dataset``, executed afresh every epoch)."""
+                  videos_per_task: int, max_tasks: int = 0):
+    """The stage's training stream (a lazy ``ray.data.Dataset``, executed afresh every epoch), at
+    most ``max_tasks`` sampling tasks at once (0: as many as the CPUs allow); fewer tasks reuse
+    their worker processes more."""
     import ray
 
     blocks = max(1, math.ceil(len(index) / videos_per_task))
     # positions as in-memory blocks: a read task would hold a whole CPU of its own
     ds = ray.data.from_items([{"id": p} for p in range(len(index))], override_num_blocks=blocks)
+    limit = {"concurrency": max_tasks} if max_tasks else {}
     return ds.map_batches(sample_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,
-                          fn_kwargs={"index": index, "clip": clip, "seed": seed, "clock": clock})
+                          fn_kwargs={"index": index, "clip": clip, "seed": seed, "clock": clock}, **limit)
 
 
 def data_config():

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from pipelines.decode.schema import FRAME_COLUMNS, INDEX_COLUMNS, check_schema, rows_of
+from pipelines.decode.schema import FRAME_COLUMNS, INDEX_COLUMNS, check_schema, row_frames
 
 _OPEN: dict[tuple[int, str], pq.ParquetFile] = {}  # per process: a forked worker opens its own
 _MAX_OPEN = 64
@@ -55,11 +55,12 @@ class SplitIndex:
     def num_videos(self) -> int:
         return len(self.video_ids)
 
-    def frames(self, i: int) -> np.ndarray:
-        """Video ``i``'s row: uint8 N×H×W×3."""
+    def frames(self, i: int, indices: np.ndarray | None = None) -> np.ndarray:
+        """Video ``i``'s row (uint8 N×H×W×3), or only its frames at ``indices`` (K×H×W×3; only
+        those are decoded)."""
         f, group, row = (int(x) for x in self.refs[i])
-        table = _parquet(self.files[f]).read_row_group(group, columns=FRAME_COLUMNS).slice(row, 1)
-        video_id, _, frames = rows_of(table)[0]
+        table = _parquet(self.files[f]).read_row_group(group, columns=FRAME_COLUMNS)
+        video_id, frames = row_frames(table, row, indices)
         if video_id != self.video_ids[i]:
             raise ValueError(f"{self.files[f]}: row group {group} changed since the index was read; reopen the split")
         return frames

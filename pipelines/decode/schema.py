@@ -97,12 +97,14 @@ def check_schema(path: Path, schema: pa.Schema) -> None:
                          f"decode the split again")
 
 
-def rows_of(table: pa.Table) -> list[tuple[str, int, np.ndarray]]:
-    """(video id, label, uint8 frames N×H×W×3) of each row of a table read with FRAME_COLUMNS."""
-    ids, labels = table.column("video_id").to_pylist(), table.column("label").to_pylist()
-    frames, shapes = table.column("frames").to_pylist(), table.column("frame_shape").to_pylist()
-    encodings = table.column("encoding").to_pylist()
-    return [(v, y, decode_frames(f, tuple(s), e)) for v, y, f, s, e in zip(ids, labels, frames, shapes, encodings)]
+def row_frames(table: pa.Table, row: int, indices: np.ndarray | None = None) -> tuple[str, np.ndarray]:
+    """(video id, uint8 frames K×H×W×3) of one row of a table read with FRAME_COLUMNS: the frames
+    at ``indices`` (all by default), only those decoded."""
+    data = table.column("frames")[row].values  # the row's frames, without copying the others
+    wanted = range(len(data)) if indices is None else indices.tolist()
+    shape = tuple(table.column("frame_shape")[row].as_py())
+    return table.column("video_id")[row].as_py(), decode_frames([data[int(k)].as_py() for k in wanted], shape,
+                                                                table.column("encoding")[row].as_py())
 
 
 def read_shard(path: str | Path) -> pa.Table:

@@ -28,7 +28,8 @@ import torch
 from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import ds_parts
-from pipelines.data import SplitIndex, open_split, test_loader
+from pipelines.data.clips import test_loader
+from pipelines.data.shards import SplitIndex, open_split
 from pipelines.evaluation import inputs
 from pipelines.mlflow_store import open_store
 from pipelines.report.cli import emit

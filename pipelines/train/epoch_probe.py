@@ -19,7 +19,8 @@ from drl_core.config import ClipConfig, ModelConfig, OptimConfig
 from drl_core.engine import fit
 from drl_core.metrics.linear_probe import fit_linear_probe
 from drl_core.models import build_model
-from pipelines.data import open_split, train_loader
+from pipelines.data.clips import train_loader
+from pipelines.data.shards import open_split
 from pipelines.evaluation import distilled_score, inputs, predictions
 
 

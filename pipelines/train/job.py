@@ -22,7 +22,7 @@ class TrainJob:
     makes rank 0 measure the network after every epoch and report those metrics too.
     ``deterministic`` asks for deterministic kernels (the CPU configs); off, cuDNN autotunes
     (the GPU configs). The runtime fields size the input pipeline: CPUs and videos per Ray Data
-    sampling task, and batches prefetched ahead of the device.
+    sampling task, how many such tasks at once, and batches prefetched ahead of the device.
     """
 
     kind: str
@@ -41,6 +41,7 @@ class TrainJob:
     loader_workers: int = field(default=0, metadata=RUNTIME)
     data_cpus: float = field(default=0.25, metadata=RUNTIME)
     videos_per_task: int = field(default=8, metadata=RUNTIME)
+    data_tasks: int = field(default=2, metadata=RUNTIME)
     prefetch_batches: int = field(default=2, metadata=RUNTIME)
     label: str = field(default="train", metadata=RUNTIME)
     epoch_probe: Any = None

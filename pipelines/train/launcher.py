@@ -54,7 +54,7 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     if len(index) < resources.num_workers:
         raise ValueError(f"{job.train_split}: {len(index)} video(s) for {resources.num_workers} training workers")
     clock = epoch_clock()
-    data = train_dataset(index, job.clip, job.seed, clock, job.data_cpus, job.videos_per_task)
+    data = train_dataset(index, job.clip, job.seed, clock, job.data_cpus, job.videos_per_task, job.data_tasks)
     per_worker = len(index) // resources.num_workers
     local_batch = max(1, job.optim.batch_size // resources.num_workers)
     config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id, "clock": clock,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import resource
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from drl_core.algorithms import SpatialDistillation, build_algorithm
 from drl_core.algorithms.base import Algorithm
 from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import fit, make_optimizer, make_scheduler, seed_everything
+from drl_core.metrics import keys
 from drl_core.models import build_model
 from pipelines.evaluation import evaluate_job
 from pipelines.data.ray_ingest import DATASET
@@ -149,6 +151,7 @@ def train_loop(config: dict[str, Any]) -> None:
     progress = Progress(job.label, job.optim.epochs, config.get("steps_per_epoch", 0), rank)
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
+        metrics[keys.PEAK_RSS_MB] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         history.append({"epoch": epoch, **mean_over_workers(metrics), RESUMPTIONS: resumptions})
         progress.epoch_done(epoch, history[-1])
         if job.epoch_probe is not None and rank == 0:  # a Tune trial's per-epoch objective

@@ -7,7 +7,7 @@ import torch
 from drl_core.config import ClipConfig
 from drl_core.engine import Predictions
 from drl_core.models import create_model
-from pipelines.data import open_split
+from pipelines.data.shards import open_split
 from pipelines.evaluation import mapped_accuracy, predictions
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from drl_core.config import ClipConfig
-from pipelines.data import open_split, train_loader
+from pipelines.data.clips import train_loader
+from pipelines.data.shards import open_split
 from pipelines.data.ray_ingest import epoch_clock, train_dataset
 
 CLIP = ClipConfig(crop_size=16, flip=True, jitter=0.2, hue=0.1)

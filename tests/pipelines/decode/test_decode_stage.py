@@ -9,7 +9,7 @@ import pytest
 from pipelines.config.schema import DecodeConfig
 import pyarrow.parquet as pq
 
-from pipelines.data import open_split
+from pipelines.data.shards import open_split
 from pipelines.decode.stage import DecodeInputs, run
 
 LABELS = ["abseiling", "air drumming", "passing American football (in game)"]

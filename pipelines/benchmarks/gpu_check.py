@@ -1,0 +1,153 @@
+"""What one GPU does with this project, in at most 5 minutes: ``python -m pipelines.benchmarks.gpu_check``
+
+1. One real training stage through Ray Train with ``use_gpu=True`` on generated JPEG rows.
+2. clips/s of R3D-18 16×112², batch 64, bf16, for a supervised step and Alg. 1–3 steps, with the
+   uint8 batch already on the device (normalisation and jitter there too).
+3. The input pipeline's supply in clips/s on this machine's CPUs, and its ratio to the model's
+   supervised demand.
+4. The GPU-busy fraction of that training stage's epochs (``nvidia-smi`` sampled every 0.2 s,
+   over the span in which the GPU did any work).
+
+Without a CUDA device it says so and exits with status 2; nothing else in the project needs one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+from drl_core.algorithms import build_algorithm
+from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from drl_core.data.transforms import DeviceTransform
+from drl_core.engine import Precision, make_optimizer, seed_everything, to_model
+from drl_core.metrics import keys
+from drl_core.models import build_model
+
+VIDEO = ModelConfig(name="r3d18", width=64, stem_pool=True)
+SPATIAL = ModelConfig(name="r2d18", width=64, stem_pool=True, dropout=0.0)
+CLIP = ClipConfig(crop_size=112, flip=True, jitter=0.2, hue=0.2)
+ALGORITHMS = ("supervised", "adversarial", "spatial_adversary", "static_inputs")
+
+
+def step_throughput(name: str, device: torch.device, batch: int = 64, frames: int = 16, steps: int = 10,
+                    video: ModelConfig = VIDEO, spatial: ModelConfig = SPATIAL, crop: int = 112) -> float:
+    """Training clips/s of one algorithm's step, the uint8 batch already on ``device``."""
+    seed_everything(0, deterministic=False)
+    precision = Precision()
+    algo = build_algorithm(AlgorithmConfig(name=name, spatial=spatial), build_model(video, 400),
+                           build_model(spatial, 400) if name in ("adversarial", "spatial_adversary") else None,
+                           CLIP.mean, CLIP.std)
+    precision.prepare_model(algo, device).train()
+    opt = make_optimizer(algo.parameters(), OptimConfig(lr=0.01))
+    data = {"clips": torch.randint(0, 256, (batch, frames, crop, crop, 3), dtype=torch.uint8, device=device),
+            "jitter": torch.ones(batch, 4, device=device), "label": torch.randint(0, 400, (batch,), device=device)}
+    inputs = DeviceTransform(CLIP.mean, CLIP.std)
+
+    def step() -> None:
+        with precision.autocast(device):
+            out = algo(to_model(data, device, inputs, precision), data["label"])
+        out.loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for _ in range(3):
+        step()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return batch * steps / (time.perf_counter() - start)
+
+
+class GpuSampler:
+    """``nvidia-smi`` utilisation (%) every 0.2 s in a thread, until stopped."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
+                                  "--id=0"], capture_output=True, text=True)
+            if out.returncode == 0 and out.stdout.strip():
+                self.samples.append(float(out.stdout.strip().splitlines()[0]))
+            time.sleep(0.2)
+
+    def __enter__(self) -> "GpuSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def busy_fraction(self) -> float:
+        """Mean utilisation over the span from the first to the last busy sample (0–1)."""
+        busy = [i for i, s in enumerate(self.samples) if s > 0]
+        return sum(self.samples[busy[0]:busy[-1] + 1]) / (100 * (busy[-1] - busy[0] + 1)) if busy else 0.0
+
+
+def training_stage(work: Path, videos: int, epochs: int) -> tuple[dict, float]:
+    """Run a real R3D-18 training stage through Ray Train on one GPU; (its result, GPU-busy fraction)."""
+    from pipelines.benchmarks.rows import write_rows
+    from pipelines.config.schema import ResourcesConfig
+    from pipelines.train.job import TrainJob
+    from pipelines.train.launcher import run_train_job
+
+    split = write_rows(work / "train", videos, 160, 128, 16, classes=10, encoding="jpeg", width=171)
+    job = TrainJob("classify", str(split), VIDEO, OptimConfig(epochs=epochs, lr=0.01, batch_size=64), CLIP,
+                   AlgorithmConfig(name="supervised"), deterministic=False,
+                   data_cpus=1.0, videos_per_task=8, prefetch_batches=4)
+    cpus = max(1, (os.cpu_count() or 2) // 4)
+    resources = ResourcesConfig(num_workers=1, use_gpu=True, cpus_per_worker=cpus, data_cpus=1.0)
+    with GpuSampler() as sampler:
+        result = run_train_job(job, work / "stage", resources)
+    return result, sampler.busy_fraction()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--videos", type=int, default=640, help="generated 10-s videos for the training stage")
+    p.add_argument("--epochs", type=int, default=2)
+    args = p.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("gpu_check: no CUDA device on this machine; run it where there is one")
+        return 2
+    from pipelines.benchmarks.input_pipeline import ray_stream
+    from pipelines.benchmarks.local_ray import start_local_ray
+    from pipelines.benchmarks.rows import write_rows
+
+    device = torch.device("cuda")
+    print(f"device: {torch.cuda.get_device_name(0)}, CPUs: {os.cpu_count()}")
+    demand = {}
+    for name in ALGORITHMS:
+        demand[name] = step_throughput(name, device)
+        print(f"model: {name:18s} {demand[name]:8.0f} clips/s (R3D-18 16×112², batch 64, bf16, data on the device)")
+    start_local_ray(os.cpu_count() or 2)
+    with tempfile.TemporaryDirectory(prefix="gpu-check-") as work:
+        split = write_rows(Path(work) / "supply", 256, 160, 128, 16, encoding="jpeg", width=171)
+        clips, seconds = ray_stream(split, os.cpu_count() or 2)
+        supply = clips / seconds
+        print(f"input: {supply:8.0f} clips/s from JPEG rows on {os.cpu_count()} CPUs; "
+              f"supply/demand {supply / demand['supervised']:.2f} (supervised)")
+        result, busy = training_stage(Path(work), args.videos, args.epochs)
+    history = result["history"]
+    print(f"training stage: ran through Ray Train with use_gpu=True, {len(history)} epochs, "
+          f"last epoch {history[-1][keys.EPOCH_SECONDS]:.1f} s, loss {history[-1][keys.TRAIN_LOSS]:.3f}")
+    print(f"gpu_check: GPU-busy fraction {busy:.2f} of the training stage")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

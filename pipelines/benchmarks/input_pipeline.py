@@ -1,0 +1,85 @@
+"""Training-clip supply per CPU core: the Ray Data input of a training stage against a plain
+single-process loop over the same JPEG shard files.
+
+``python -m pipelines.benchmarks.input_pipeline [--videos N] [--cpus C]``
+
+Both sides make the same 16×112² clips (the same draws: window, crop, flip) from 10-s rows of
+16 frames per second at 128×171, JPEG. The plain loop reads each file's row groups in order and
+decodes only the clip's frames, in one process on one core; the stage's stream runs on a local
+Ray with ``--cpus`` CPUs. The ratio compares clips/s per core (goal: ≥ 0.8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from drl_core.config import ClipConfig
+from drl_core.data.clip_sampling import window
+from drl_core.data.draws import cut_clip, draw_clip, video_key
+from pipelines.benchmarks.local_ray import start_local_ray
+from pipelines.benchmarks.rows import write_rows
+from pipelines.data.shards import open_split
+from pipelines.data.ray_ingest import epoch_clock, train_dataset
+from pipelines.decode.schema import FRAME_COLUMNS, row_frames
+
+CLIP = ClipConfig(crop_size=112, flip=True, jitter=0.2, hue=0.2)
+T = 16
+
+
+def plain_loop(split: Path) -> tuple[int, float]:
+    """(clips, seconds) of a plain loop: every row group of every file, in order."""
+    start, clips = time.perf_counter(), 0
+    for path in sorted((split / "shards").glob("*.parquet")):
+        f = pq.ParquetFile(path)
+        for group in range(f.num_row_groups):
+            table = f.read_row_group(group, columns=FRAME_COLUMNS)
+            n, (h, w, _) = len(table.column("frames")[0].values), table.column("frame_shape")[0].as_py()
+            vid = table.column("video_id")[0].as_py()
+            d = draw_clip(0, 0, video_key(vid), n, T, h, w, CLIP.crop_size, CLIP.flip, CLIP.jitter, CLIP.hue)
+            which = window(n, d.start, T)
+            _, frames = row_frames(table, 0, np.unique(which))
+            cut_clip(frames, np.searchsorted(np.unique(which), which), d.top, d.left, CLIP.crop_size, d.flip)
+            clips += 1
+    return clips, time.perf_counter() - start
+
+
+def ray_stream(split: Path, cpus: int) -> tuple[int, float]:
+    """(clips, seconds) of one epoch of the training stage's Ray Data stream (after a warm-up epoch)."""
+    import ray
+
+    index = open_split(split)
+    clock = epoch_clock()
+    ds = train_dataset(index, CLIP, 0, clock, cpus_per_task=1.0, videos_per_task=8)
+    for epoch in (0, 1):  # the first starts Ray's workers, as a long study has them
+        ray.get(clock.set.remote(epoch))
+        start, clips = time.perf_counter(), 0
+        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            clips += len(batch["video"])
+    return clips, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--videos", type=int, default=96, help="10-s videos in the generated split")
+    p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="input-pipeline-") as work:
+        split = write_rows(Path(work) / "train", args.videos, 160, 128, T, encoding="jpeg", width=171)
+        n_plain, s_plain = plain_loop(split)
+        start_local_ray(args.cpus)
+        n_ray, s_ray = ray_stream(split, args.cpus)
+    plain, stream = n_plain / s_plain, n_ray / s_ray
+    print(f"clips: {T}×{CLIP.crop_size}² from {args.videos} 10-s JPEG rows (128×171)")
+    print(f"plain loop       : {plain:7.1f} clips/s on 1 core")
+    print(f"Ray Data stream  : {stream:7.1f} clips/s on {args.cpus} cores ({stream / args.cpus:.1f} per core)")
+    print(f"input_pipeline: ratio {stream / args.cpus / plain:.2f} (goal >= 0.8 per core)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""What Ray Train and the streamed input add to a training step: a training stage's step time
+against a plain PyTorch loop over the same model and batches held in memory.
+
+``python -m pipelines.benchmarks.train_overhead [--videos N] [--epochs E]``
+
+Both sides train the same model on the same clips (the same draws) with one torch thread. The
+stage runs through Ray Train as the study runs it, its clips sampled by Ray Data tasks on the
+other CPU; its step time is the epoch time over the steps, after the first epoch. The plain
+loop's batches are made beforehand. Goal: ratio ≤ 1.10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from drl_core.algorithms import build_algorithm
+from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from drl_core.data.transforms import DeviceTransform
+from drl_core.engine import make_optimizer, seed_everything, train_one_epoch
+from drl_core.metrics import keys
+from drl_core.models import build_model
+from pipelines.benchmarks.local_ray import start_local_ray
+from pipelines.benchmarks.rows import write_rows
+from pipelines.config.schema import ResourcesConfig
+from pipelines.data.clips import train_loader
+from pipelines.data.shards import open_split
+
+MODEL = ModelConfig(name="r3d18", width=16, stem_pool=False, dropout=0.5)
+CLIP = ClipConfig(crop_size=48, jitter=0.2)
+
+
+def plain_step_s(split: Path, optim: OptimConfig, epochs: int) -> float:
+    """Median seconds per step of a plain loop over batches made beforehand (epochs after the first)."""
+    torch.set_num_threads(1)
+    seed_everything(0)
+    index = open_split(split)
+    net = build_model(MODEL, len(index.classes))
+    algo = build_algorithm(AlgorithmConfig(name="supervised"), net, None, CLIP.mean, CLIP.std)
+    opt = make_optimizer(algo.parameters(), optim)
+    loader = train_loader(index, CLIP, optim.batch_size, seed=0)
+    times = []
+    for epoch in range(epochs):
+        loader.dataset.set_epoch(epoch)
+        batches = list(loader)
+        start = time.perf_counter()
+        train_one_epoch(algo, batches, opt, torch.device("cpu"), inputs=DeviceTransform(CLIP.mean, CLIP.std))
+        times.append((time.perf_counter() - start) / len(batches))
+    return statistics.median(times[1:])
+
+
+def stage_step_s(split: Path, optim: OptimConfig, out: Path) -> float:
+    """Median seconds per step of the training stage through Ray Train (epochs after the first)."""
+    from pipelines.train.job import TrainJob
+    from pipelines.train.launcher import run_train_job
+
+    job = TrainJob("classify", str(split), MODEL, optim, CLIP, AlgorithmConfig(name="supervised"))
+    history = run_train_job(job, out, ResourcesConfig(num_workers=1))["history"]
+    steps = -(-len(open_split(split)) // optim.batch_size)
+    return statistics.median(row[keys.EPOCH_SECONDS] / steps for row in history[1:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--videos", type=int, default=96)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
+    args = p.parse_args(argv)
+    optim = OptimConfig(optimizer="sgd", epochs=args.epochs, lr=0.01, step_size=10, batch_size=16)
+    with tempfile.TemporaryDirectory(prefix="train-overhead-") as work:
+        split = write_rows(Path(work) / "train", args.videos, 24, 56, 8, width=64)
+        plain = plain_step_s(split, optim, args.epochs)
+        start_local_ray(args.cpus)
+        stage = stage_step_s(split, optim, Path(work) / "stage")
+    print(f"R3D-18 width 16, batch {optim.batch_size} × 8×{CLIP.crop_size}², {args.videos} videos, 1 torch thread")
+    print(f"plain loop (batches in memory): {plain * 1000:7.1f} ms/step")
+    print(f"Ray Train stage (streamed)    : {stage * 1000:7.1f} ms/step")
+    print(f"train_overhead: ratio {stage / plain:.2f} (goal <= 1.10)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Clips cut from video rows: a fresh training clip per video per epoch, and the test clips.
+
+Every training draw (window, crop, flip, colour jitter) comes from (seed, epoch, video) alone
+(:mod:`drl_core.data.draws`), so Ray Data tasks and in-process loaders give the same clips.
+Crop and flip happen here on uint8; normalisation and the colour jitter run on the device
+(:class:`drl_core.data.transforms.DeviceTransform`). NumPy only: a data task need not import
+torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drl_core.config import ClipConfig
+from drl_core.data.clip_sampling import window, window_starts
+from drl_core.data.draws import centre, cut_clip, draw_clip, video_key
+from pipelines.data.shards import SplitIndex
+
+
+def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
+    """The order videos are visited in ``epoch``: a permutation of ``count`` seeded by (seed, epoch)."""
+    return np.random.default_rng([seed & 0xFFFFFFFF, epoch, 0x0DE5]).permutation(count)
+
+
+def train_item(index: SplitIndex, i: int, clip: ClipConfig, seed: int, epoch: int) -> dict:
+    """Video ``i``'s training clip in ``epoch``: ``clips`` uint8 T×S×S×3, ``label``, ``video``,
+    ``start`` (its first row frame) and ``jitter`` (4 floats, applied on the device). Only the
+    clip's frames are read and decoded."""
+    n, (h, w, _) = int(index.row_frames[i]), index.frame_shapes[i].tolist()
+    t = index.clip_frames
+    d = draw_clip(seed, epoch, video_key(index.video_ids[i]), n, t, h, w, clip.crop_size, clip.flip, clip.jitter,
+                  clip.hue)
+    which = window(n, d.start, t)
+    frames = index.frames(i, np.unique(which))
+    local = np.searchsorted(np.unique(which), which)
+    return {"clips": cut_clip(frames, local, d.top, d.left, clip.crop_size, d.flip),
+            "label": int(index.labels[i]), "video": i, "start": d.start, "jitter": np.asarray(d.jitter, np.float32)}
+
+
+def test_item(index: SplitIndex, i: int, clip: ClipConfig) -> dict:
+    """Video ``i``'s ``clip.test_clips`` uniformly spaced clips, centre crops: uint8 N×T×S×S×3."""
+    frames = index.frames(i)
+    t, (h, w, _) = index.clip_frames, frames.shape[1:]
+    top, left = centre(h, w, clip.crop_size)
+    clips = [cut_clip(frames, window(len(frames), s, t), top, left, clip.crop_size, False)
+             for s in window_starts(len(frames), t, clip.test_clips)]
+    return {"clips": np.stack(clips), "label": int(index.labels[i]), "video": i}

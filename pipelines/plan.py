@@ -1,0 +1,151 @@
+"""``full_study.py --plan``: what every stage of a study reads, its shards' bytes on disk, its
+peak memory per worker and the workers and devices it needs, before anything runs.
+
+Sizes come from the config and the datasets' published sizes (``NOMINAL``; the built-in
+benchmark's from its config). Memory is arithmetic on those sizes, the models' parameter counts
+and the input pipeline's buffers: an estimate that shows what grows with what, not a
+measurement (``pipelines.benchmarks.memory_scaling`` measures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from dataclasses import dataclass
+from functools import lru_cache
+
+from drl_core.config import ModelConfig
+from pipelines.config.schema import SYNTHETIC, DatasetConfig, StudyConfig
+from pipelines.study_graph import build_study, decoded_splits
+
+GIB = 2**30
+# (videos, mean seconds) per split kind, and classes, from each dataset's paper or release notes.
+NOMINAL: dict[str, tuple[dict[str, tuple[int, float]], int]] = {
+    "kinetics400": ({"train": (240_000, 10.0), "test": (20_000, 10.0)}, 400),
+    "minikinetics200": ({"train": (80_000, 10.0), "test": (5_000, 10.0)}, 200),
+    "ucf101": ({"train": (9_537, 7.2), "test": (3_783, 7.2)}, 101),
+    "hmdb51": ({"train": (3_570, 3.2), "test": (1_530, 3.2)}, 51),
+    "diving48": ({"train": (15_027, 5.0), "test": (1_970, 5.0)}, 48),
+    "ssv2": ({"train": (168_913, 4.0), "test": (24_777, 4.0)}, 174),
+    "jester": ({"train": (118_562, 3.0), "test": (14_787, 3.0)}, 27),
+    "mimetics": ({"train": (0, 0.0), "test": (713, 10.0)}, 50),
+}
+ASPECT = 4 / 3  # width / height of real videos, for the resized frame size
+JPEG_RATIO = 0.15  # JPEG bytes per raw byte at quality ~90 on natural frames
+WORKER_BASE = {False: 1.5 * GIB, True: 3.0 * GIB}  # Python, torch, Ray (and the CUDA host side)
+
+
+@dataclass(frozen=True)
+class SplitSize:
+    videos: int
+    seconds: float
+    classes: int
+    stored_per_video: float  # bytes in the shards
+    decoded_per_video: float  # bytes of its uint8 frames
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    stage: str
+    reads: tuple[str, ...]
+    shard_gib: float
+    peak_gib: float
+    workers: str
+
+
+def split_size(cfg: StudyConfig, ds: DatasetConfig, split: str) -> SplitSize:
+    """Videos, length and bytes per video of one split."""
+    d, b = cfg.decode, cfg.benchmark
+    if ds.reader == SYNTHETIC:
+        per_class = b.source_train_per_class if split == ds.train_split else b.source_test_per_class
+        if ds.name != cfg.data.source.name:
+            per_class = b.downstream_train_per_class if split == ds.train_split else b.downstream_test_per_class
+        videos, seconds, classes, width = per_class * 10, statistics.fmean(b.duration), 10, d.short_side
+    else:
+        sizes, classes = NOMINAL[ds.reader]
+        videos, seconds = sizes["train" if split == ds.train_split else "test"]
+        width = round(d.short_side * ASPECT)
+    frames = max(d.num_frames, round(seconds * d.num_frames / d.clip_seconds))
+    decoded = frames * d.short_side * width * 3
+    stored = decoded * (JPEG_RATIO if d.encoding(ds.reader) == "jpeg" else 1.0)
+    return SplitSize(videos, seconds, classes, stored, decoded)
+
+
+@lru_cache(maxsize=None)
+def model_size(model: ModelConfig, classes: int) -> tuple[int, int]:
+    """(parameters, feature dimension) of a model (its checkpoint is not read)."""
+    from drl_core.models import build_model
+
+    net = build_model(dataclasses.replace(model, checkpoint=""), classes)
+    return sum(p.numel() for p in net.parameters()), net.feature_dim
+
+
+def _train_peak(cfg: StudyConfig, job, size: SplitSize) -> float:
+    res, gpu = cfg.resources, cfg.resources.use_gpu
+    params, _ = model_size(job.model, size.classes)
+    state = params * 20  # weights, gradients, two optimizer moments, DDP buckets (fp32)
+    if job.kind == "distill":
+        state += model_size(cfg.pretrain.model, size.classes)[0] * 4  # the frozen teacher
+    if job.algorithm.name in ("adversarial", "spatial_adversary"):
+        state += model_size(job.algorithm.spatial, size.classes)[0] * 20
+    local = max(1, job.optim.batch_size // res.num_workers)
+    clip = cfg.decode.num_frames * job.clip.crop_size ** 2 * 3
+    buffers = (job.prefetch_batches + 2) * local * clip * 2  # uint8 batches, pageable and pinned
+    host_activations = 0 if gpu else local * clip / 3 * job.model.width * 4 * 24  # forward and backward
+    return WORKER_BASE[gpu] + state + buffers + host_activations + size.videos * 256
+
+
+def _eval_peak(cfg: StudyConfig, model: ModelConfig, sizes: list[SplitSize], clip) -> float:
+    gpu = cfg.resources.use_gpu
+    classes = max(s.classes for s in sizes)
+    params, dim = model_size(model, classes)
+    videos = sum(s.videos for s in sizes)
+    kept = videos * (dim + classes) * 4 * 3  # per-video features and logits (teacher, student, probe)
+    batch = cfg.resources.eval_batch_size * clip.test_clips * cfg.decode.num_frames * clip.crop_size ** 2 * 3
+    if not gpu:
+        batch *= 1 + 4 * 24  # float input and activations on the host
+    loading = max(s.decoded_per_video for s in sizes) * (1 + cfg.resources.data_loader_workers)
+    return WORKER_BASE[gpu] + params * 8 + kept + batch * 2 + loading
+
+
+def plan_study(cfg: StudyConfig) -> list[StagePlan]:
+    """One row per stage (the report's last)."""
+    splits = decoded_splits(cfg)
+    sizes = {name: split_size(cfg, ds, split) for name, (ds, split) in splits.items()}
+    res, d = cfg.resources, cfg.decode
+    gpu = f", {res.gpus_per_worker:g} GPU" if res.use_gpu else ""
+    rows = []
+    for spec in build_study(cfg):
+        reads = tuple(n for _, n in spec.deps if n in sizes)
+        read_sizes = [sizes[n] for n in reads]
+        shard = sum(s.videos * s.stored_per_video for s in read_sizes) / GIB
+        if spec.kind == "decode":
+            s = sizes[spec.name]
+            peak = 1.0 * GIB + d.videos_per_task * (s.decoded_per_video + s.stored_per_video) * 2
+            rows.append(StagePlan(spec.name, (), s.videos * s.stored_per_video / GIB, peak / GIB,
+                                  "tasks of 1 CPU"))
+        elif spec.kind == "train":
+            train = sizes[dict(spec.deps)["train"]]
+            task = 0.5 * GIB + res.videos_per_task * (train.stored_per_video + train.decoded_per_video * 2)
+            peak = max(_train_peak(cfg, spec.config, train), task)
+            rows.append(StagePlan(spec.name, reads, shard, peak / GIB,
+                                  f"{res.num_workers}× ({res.cpus_per_worker:g} CPU{gpu}) + data tasks of "
+                                  f"{res.data_cpus:g} CPU"))
+        elif spec.kind in ("evaluate", "linear_probe", "fewshot"):
+            peak = _eval_peak(cfg, cfg.pretrain.model, read_sizes, spec.config.clip)
+            rows.append(StagePlan(spec.name, reads, shard, peak / GIB,
+                                  f"1× ({res.eval_cpus:g} CPU{', 1 GPU' if res.use_gpu else ''})"))
+        else:
+            rows.append(StagePlan(spec.name, reads, shard, WORKER_BASE[False] / GIB, "1 CPU"))
+    return rows
+
+
+def format_plan(rows: list[StagePlan]) -> str:
+    """The plan as a terminal table, with the largest per-worker peak last."""
+    lines = [f"{'stage':44s} {'shards read (GiB)':>17s} {'peak/worker (GiB)':>17s}  workers and devices  |  reads"]
+    for r in rows:
+        lines.append(f"{r.stage:44s} {r.shard_gib:17.1f} {r.peak_gib:17.1f}  {r.workers}  |  {', '.join(r.reads) or '-'}")
+    top = max(rows, key=lambda r: r.peak_gib)
+    lines.append(f"largest peak per worker: {top.peak_gib:.1f} GiB ({top.stage}); estimates from the config and "
+                 f"the datasets' published sizes (pipelines/plan.py)")
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""The benchmark commands' parts, at toy sizes on CPU (their figures come from full runs; no
+timing is asserted here)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from drl_core.config import ModelConfig
+from pipelines.benchmarks.clip_diversity import distinct_starts
+from pipelines.benchmarks.gpu_check import ALGORITHMS, GpuSampler, step_throughput
+from pipelines.benchmarks.input_pipeline import plain_loop
+from pipelines.benchmarks.rows import write_rows
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_gpu_check_steps_every_algorithm_from_uint8_batches(name):
+    tiny = ModelConfig(name="r3d10", width=4, stem_pool=False)
+    rate = step_throughput(name, torch.device("cpu"), batch=2, frames=4, steps=1, video=tiny,
+                           spatial=ModelConfig(name="r2d10", width=4, dropout=0.0), crop=16)
+    assert rate > 0
+
+
+def test_gpu_check_says_when_there_is_no_gpu():
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # hide any GPU this machine has
+    out = subprocess.run([sys.executable, "-m", "pipelines.benchmarks.gpu_check"], capture_output=True, text=True,
+                         env=env)
+    assert out.returncode == 2 and "no CUDA device" in out.stdout
+
+
+def test_busy_fraction_spans_the_busy_samples():
+    sampler = GpuSampler()
+    sampler.samples = [0, 0, 50, 100, 0, 90, 0]
+    assert sampler.busy_fraction() == pytest.approx(240 / 400)
+
+
+def test_diversity_counts_distinct_windows_per_video(ray_local, tmp_path):
+    split = write_rows(tmp_path / "train", 4, 40, 20, 8)
+    seen = distinct_starts(split, epochs=5)
+    assert sorted(seen) == [0, 1, 2, 3] and all(1 <= len(s) <= 5 for s in seen.values())
+    assert sum(len(s) for s in seen.values()) / 4 > 3  # 33 possible windows, 5 draws each
+
+
+def test_the_plain_loop_reads_every_jpeg_row(tmp_path):
+    split = write_rows(tmp_path / "train", 5, 20, 120, 16, encoding="jpeg", width=130, per_file=2)
+    clips, seconds = plain_loop(split)
+    assert clips == 5 and seconds > 0
