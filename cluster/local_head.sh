@@ -10,3 +10,7 @@ TEMP_DIR="${DRL_RAY_TEMP_DIR:-/tmp/ray-drl-$PORT}"
 # client server, the dashboard agent and the runtime-env agent there). Its single-machine mode
 # keeps the node's address on loopback; a head started here takes no other nodes.
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+# Keep up to this many idle worker processes (Ray's default: one per CPU). Each training stage
+# streams its clips through Ray Data tasks; a warm worker saves them the start-up and imports of
+# a fresh process in every stage.
+export RAY_num_workers_soft_limit="${RAY_num_workers_soft_limit:-8}"

@@ -16,8 +16,8 @@ from drl_core.config import ClipConfig
 from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import DynamicScore, dynamic_score, static_probe
-from pipelines.data.shards import open_split
 from pipelines.data.clips import test_loader as stream_test_clips
+from pipelines.data.shards import open_split
 
 
 def device() -> torch.device:

@@ -303,8 +303,8 @@ class ResourcesConfig:
     eval_batch_size: int = 16
     data_loader_workers: int = 0
     data_cpus: float = 0.25
-    videos_per_task: int = 8
-    data_tasks: int = 2
+    videos_per_task: int = 32
+    data_tasks: int = 1
     deterministic: bool = True
     concurrent_trainings: int = 0
 

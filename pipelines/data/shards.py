@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from pipelines.decode.schema import FRAME_COLUMNS, INDEX_COLUMNS, check_schema, row_frames
 
 _OPEN: dict[tuple[int, str], pq.ParquetFile] = {}  # per process: a forked worker opens its own
-_MAX_OPEN = 64
+_MAX_OPEN = 256
 
 
 def _parquet(path: str) -> pq.ParquetFile:

@@ -40,8 +40,8 @@ class TrainJob:
     eval_batch_size: int = field(default=16, metadata=RUNTIME)
     loader_workers: int = field(default=0, metadata=RUNTIME)
     data_cpus: float = field(default=0.25, metadata=RUNTIME)
-    videos_per_task: int = field(default=8, metadata=RUNTIME)
-    data_tasks: int = field(default=2, metadata=RUNTIME)
+    videos_per_task: int = field(default=32, metadata=RUNTIME)
+    data_tasks: int = field(default=1, metadata=RUNTIME)
     prefetch_batches: int = field(default=2, metadata=RUNTIME)
     label: str = field(default="train", metadata=RUNTIME)
     epoch_probe: Any = None
