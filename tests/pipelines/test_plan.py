@@ -40,12 +40,15 @@ def test_jpeg_rows_are_estimated_smaller_than_raw():
     assert jpeg.stored_per_video < raw.stored_per_video == raw.decoded_per_video
 
 
-def test_the_command_prints_the_plan_and_starts_nothing(capsys):
+def test_the_command_prints_the_plan_and_starts_nothing(capsys, monkeypatch):
     import ray
 
     from pipelines.full_study import main
 
+    def refuse(*args, **kwargs):
+        raise AssertionError("--plan started Ray")
+
+    monkeypatch.setattr(ray, "init", refuse)
     assert main(["--config", str(K400), "--plan"]) == 0
     out = capsys.readouterr().out
     assert "peak/worker (GiB)" in out and "pretrain/baseline" in out and "largest peak per worker" in out
-    assert not ray.is_initialized()
