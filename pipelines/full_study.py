@@ -68,6 +68,20 @@ def plan(cfg: StudyConfig, seeds: list[int] | None, biases: list[float] | None) 
             for bias in biases or [cfg.benchmark.bias] for seed in seeds or [cfg.seed]]
 
 
+def stage_table(results: dict) -> str:
+    """The finished study's stages, one line each: trained or reused, and seconds, slowest first
+    within each kind; then the seconds per kind."""
+    rows = sorted(results.values(), key=lambda r: (r.name.split("/")[0], -r.seconds))
+    width = max((len(r.name) for r in rows), default=5)
+    lines = [f"{'stage':{width}s}  {'':7s}  seconds"]
+    lines += [f"{r.name:{width}s}  {'reused' if r.cached else 'ran':7s}  {r.seconds:7.1f}" for r in rows]
+    kinds: dict[str, float] = {}
+    for r in rows:
+        kinds[r.name.split("/")[0]] = kinds.get(r.name.split("/")[0], 0.0) + r.seconds
+    lines.append("per kind: " + ", ".join(f"{k} {v:.0f} s" for k, v in kinds.items()))
+    return "\n".join(lines)
+
+
 def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     """Run every stage under one parent MLflow run; returns the exit status."""
     tracker = tracking.start_tracker(out)
@@ -99,6 +113,7 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
         print("\n[study] interrupted; run the same command again to continue", file=sys.stderr)
         return 130
     seconds = time.perf_counter() - start
+    print("\n" + stage_table(results), flush=True)
     trained = sum(1 for r in results.values() if not r.cached and r.name.split("/")[0] in
                   ("pretrain", "dynamic_score", "finetune"))
     ray.get(tracker.log_metrics.remote(parent, {"study_seconds": seconds, "stages_trained": trained}, 0))

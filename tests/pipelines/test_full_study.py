@@ -174,3 +174,15 @@ def test_a_killed_driver_continues_from_the_last_finished_stage_and_epoch(jobs_c
     assert history[-1]["train/resumptions"] >= 1  # continued inside the stage, from its checkpoint
     parents, _ = study_runs(out)
     assert [p.info.status for p in parents] == ["KILLED", "FINISHED"]  # the stale run was closed
+
+
+def test_the_stage_table_lists_each_stage_and_the_time_per_kind():
+    from pipelines.full_study import stage_table
+    from pipelines.stages.base import StageResult
+
+    results = {n: StageResult(n, "k", "d", {}, cached=c, seconds=s) for n, c, s in
+               [("pretrain/baseline", False, 30.0), ("pretrain/continued", True, 0.5), ("report", False, 2.0)]}
+    lines = stage_table(results).splitlines()
+    assert lines[1].split() == ["pretrain/baseline", "ran", "30.0"]
+    assert lines[2].split() == ["pretrain/continued", "reused", "0.5"]
+    assert lines[-1] == "per kind: pretrain 30 s, report 2 s"
