@@ -30,9 +30,8 @@ def train_item(index: SplitIndex, i: int, clip: ClipConfig, seed: int, epoch: in
     t = index.clip_frames
     d = draw_clip(seed, epoch, video_key(index.video_ids[i]), n, t, h, w, clip.crop_size, clip.flip, clip.jitter,
                   clip.hue)
-    which = window(n, d.start, t)
-    frames = index.frames(i, np.unique(which))
-    local = np.searchsorted(np.unique(which), which)
+    unique, local = np.unique(window(n, d.start, t), return_inverse=True)
+    frames = index.frames(i, unique)
     return {"clips": cut_clip(frames, local, d.top, d.left, clip.crop_size, d.flip),
             "label": int(index.labels[i]), "video": i, "start": d.start, "jitter": np.asarray(d.jitter, np.float32)}
 
