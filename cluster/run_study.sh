@@ -9,7 +9,9 @@ source cluster/env.sh
 OUT="${DRL_OUTPUT_DIR:-$REPO/outputs}"
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"  # the job client reads ~/.ray/auth_token
 RAY_ADDR="127.0.0.1:${DRL_RAY_PORT:-6379}"
-if ! ray status --address "$RAY_ADDR" >/dev/null 2>&1 && [ "${DRL_KEEP_RAY:-0}" != 1 ]; then
+# `ray status` retries a closed port for about a minute: ask it only when something listens.
+head_up() { (exec 3<>"/dev/tcp/127.0.0.1/${DRL_RAY_PORT:-6379}") 2>/dev/null && ray status --address "$RAY_ADDR" >/dev/null 2>&1; }
+if ! head_up && [ "${DRL_KEEP_RAY:-0}" != 1 ]; then
   # The head this script starts is stopped again at the end (DRL_KEEP_RAY=1 keeps it), so that
   # the next command (e.g. bash tests/run.sh, whose tests start clusters of their own) finds none.
   trap 'echo "[study] stopping the local Ray head (DRL_KEEP_RAY=1 keeps it)"; bash cluster/stop_local.sh >/dev/null 2>&1 || true' EXIT

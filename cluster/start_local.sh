@@ -11,11 +11,12 @@ source "$root/cluster/local_head.sh"
 # Token authentication on (Ray 2.5x+): the head and every client on this machine share
 # ~/.ray/auth_token, readable by its owner only. Export RAY_AUTH_MODE=disabled to opt out.
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-token}"
-if ray status --address "127.0.0.1:$PORT" >/dev/null 2>&1; then
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# `ray status` retries a closed port for about a minute: ask it only when something listens.
+if port_busy "$PORT" && ray status --address "127.0.0.1:$PORT" >/dev/null 2>&1; then
   echo "[cluster] Ray head already running at 127.0.0.1:$PORT"
   exit 0
 fi
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$PORT" "$DASH"; do
   if port_busy "$p"; then
     echo "[cluster] port 127.0.0.1:$p is taken by another program (another Ray?);" \

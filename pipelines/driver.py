@@ -65,7 +65,8 @@ def init_ray() -> None:
     import ray
 
     address = os.environ.get("RAY_ADDRESS") or None
-    if address is None:
+    if address is None:  # a local Ray in single-machine mode: every port on 127.0.0.1 (cluster/local_head.sh)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         runtime_env = {"env_vars": RAY_ENV}
     elif "://" not in address and address != "auto" and "RAY_ADDRESS" not in job_env_vars():
         runtime_env = {"env_vars": {"RAY_ADDRESS": address}}

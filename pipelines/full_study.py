@@ -22,7 +22,9 @@ from pipelines.driver import parse_sets, provenance, resolve_output, run_locked 
 from pipelines.config.weights import check_weights  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
+from pipelines.report.table import outcome_metrics  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
+from pipelines.names import BASELINE, CONTINUED  # noqa: E402
 from pipelines.study_graph import build_study  # noqa: E402
 
 SMOKE = {
@@ -30,6 +32,9 @@ SMOKE = {
     "benchmark.source_test_per_class": 2,
     "benchmark.downstream_train_per_class": 3,
     "benchmark.downstream_test_per_class": 2,
+    "benchmark.static_train_per_class": 1,
+    "benchmark.static_test_per_class": 1,
+    "spatial_init.optim.epochs": 1,
     "pretrain.clip.test_clips": 2,
     "pretrain.optim.epochs": 2,
     "drl.optim.epochs": 1,
@@ -82,6 +87,20 @@ def stage_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def log_model_outcomes(tracker, runner: StudyRunner, results: dict) -> None:
+    """Each model's outcome (accuracies, DS, probes, transfer) on its own pretrain run, under the
+    same keys for every model, so that comparing the pretrain runs in MLflow shows the models
+    side by side."""
+    import ray
+
+    for model, row in results["report"].outputs["rows"].items():
+        run_id = runner.run_ids.get(f"pretrain/{model}")
+        if run_id is not None:
+            ray.get(tracker.log_metrics.remote(run_id, outcome_metrics(row), 0))
+            role = {BASELINE: "baseline", CONTINUED: "control"}.get(model, "drl")
+            ray.get(tracker.set_tags.remote(run_id, {"drl.model": model, "drl.role": role}))
+
+
 def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     """Run every stage under one parent MLflow run; returns the exit status."""
     tracker = tracking.start_tracker(out)
@@ -113,9 +132,10 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
         print("\n[study] interrupted; run the same command again to continue", file=sys.stderr)
         return 130
     seconds = time.perf_counter() - start
+    log_model_outcomes(tracker, runner, results)
     print("\n" + stage_table(results), flush=True)
     trained = sum(1 for r in results.values() if not r.cached and r.name.split("/")[0] in
-                  ("pretrain", "dynamic_score", "finetune"))
+                  ("static_pretrain", "pretrain", "dynamic_score", "finetune"))
     ray.get(tracker.log_metrics.remote(parent, {"study_seconds": seconds, "stages_trained": trained}, 0))
     ray.get(tracker.log_artifact.remote(parent, str(out / "report"), "report"))
     ray.get(tracker.end_run.remote(parent, "FINISHED"))

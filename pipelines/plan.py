@@ -16,7 +16,8 @@ from functools import lru_cache
 
 from drl_core.config import ModelConfig
 from pipelines.config.schema import SYNTHETIC, DatasetConfig, StudyConfig
-from pipelines.study_graph import build_study, decoded_splits
+from pipelines.study_graph import STATIC, build_study, decoded_splits
+from pipelines.synthetic.generate import static_classes
 
 GIB = 2**30
 # (videos, mean seconds) per split kind, and classes, from each dataset's paper or release notes.
@@ -58,9 +59,13 @@ def split_size(cfg: StudyConfig, ds: DatasetConfig, split: str) -> SplitSize:
     d, b = cfg.decode, cfg.benchmark
     if ds.reader == SYNTHETIC:
         per_class = b.source_train_per_class if split == ds.train_split else b.source_test_per_class
-        if ds.name != cfg.data.source.name:
+        classes = 10
+        if ds.name == STATIC.name:
+            per_class = b.static_train_per_class if split == ds.train_split else b.static_test_per_class
+            classes = len(static_classes())
+        elif ds.name != cfg.data.source.name:
             per_class = b.downstream_train_per_class if split == ds.train_split else b.downstream_test_per_class
-        videos, seconds, classes, width = per_class * 10, statistics.fmean(b.duration), 10, d.short_side
+        videos, seconds, width = per_class * classes, statistics.fmean(b.duration), d.short_side
     else:
         sizes, classes = NOMINAL[ds.reader]
         videos, seconds = sizes["train" if split == ds.train_split else "test"]
@@ -128,9 +133,10 @@ def plan_study(cfg: StudyConfig) -> list[StagePlan]:
             train = sizes[dict(spec.deps)["train"]]
             task = 0.5 * GIB + res.videos_per_task * (train.stored_per_video + train.decoded_per_video * 2)
             peak = max(_train_peak(cfg, spec.config, train), task)
+            feed = (f" + data tasks of {res.data_cpus:g} CPU" if spec.config.ingest == "ray_data"
+                    else ", clips cut in the worker")
             rows.append(StagePlan(spec.name, reads, shard, peak / GIB,
-                                  f"{res.num_workers}× ({res.cpus_per_worker:g} CPU{gpu}) + data tasks of "
-                                  f"{res.data_cpus:g} CPU"))
+                                  f"{res.num_workers}× ({res.cpus_per_worker:g} CPU{gpu}){feed}"))
         elif spec.kind in ("evaluate", "linear_probe", "fewshot"):
             peak = _eval_peak(cfg, cfg.pretrain.model, read_sizes, spec.config.clip)
             rows.append(StagePlan(spec.name, reads, shard, peak / GIB,

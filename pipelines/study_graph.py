@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from drl_core.config import AlgorithmConfig
-from pipelines.config.schema import DatasetConfig, ResourcesConfig, StudyConfig
+from drl_core.config import AlgorithmConfig, ModelConfig
+from pipelines.config.schema import SYNTHETIC, DatasetConfig, ResourcesConfig, StudyConfig
+from pipelines.names import BASELINE, CONTINUED
 from pipelines.stages.base import StageSpec
 from pipelines.stages.decode import DecodeStage
 from pipelines.stages.evaluate import EvaluateStage
@@ -19,9 +20,10 @@ from pipelines.stages.linear_probe import LinearProbeStage
 from pipelines.stages.report import ReportStage
 from pipelines.train.job import TrainJob
 
-BASELINE, CONTINUED = "baseline", "continued"
+STATIC = DatasetConfig(name="synth_static", reader=SYNTHETIC, test_split="test", ooc_split="")  # the static task
 NO_CPU = {"num_cpus": 0}  # coordinating tasks: Ray Train and Ray Data reserve the real resources
 TRAIN = {"resources": NO_CPU, "pool": "train"}
+SPATIAL_ALGORITHMS = ("adversarial", "spatial_adversary")  # the DRL algorithms with a spatial model
 
 
 def decode_name(ds: DatasetConfig, split: str) -> str:
@@ -40,7 +42,42 @@ def decoded_splits(cfg: StudyConfig) -> dict[str, tuple[DatasetConfig, str]]:
     pairs = [(src, s) for s in (src.train_split, *(s for _, s in source_tests(cfg)))]
     pairs += [(d, s) for d in data.downstream for s in (d.train_split, d.test_split)]
     pairs += [(d, d.test_split) for d in (*data.fewshot, *data.evaluation)]
+    if static_models(cfg):
+        pairs += [(STATIC, STATIC.train_split), (STATIC, STATIC.test_split)]
     return {decode_name(d, s): (d, s) for d, s in pairs}
+
+
+def static_name(model: ModelConfig) -> str:
+    """The stage that pretrains the spatial architecture ``model`` on the static task."""
+    return f"static_pretrain/{model.name}-w{model.width}" + ("-pool" if model.stem_pool else "")
+
+
+def static_models(cfg: StudyConfig) -> dict[str, ModelConfig]:
+    """Stage name → spatial architecture, for each spatial model that starts from the static
+    task (``spatial_init.mode: static`` on the built-in benchmark, and no ``checkpoint`` file)."""
+    if cfg.spatial_init.mode != "static" or cfg.data.source.reader != SYNTHETIC:
+        return {}
+    models = [cfg.dynamic_score.spatial]
+    if any(a in SPATIAL_ALGORITHMS for a in cfg.drl.algorithms):
+        models.append(cfg.algorithm.spatial)
+    return {static_name(m): dataclasses.replace(m, dropout=0.0) for m in models if not m.checkpoint}
+
+
+def static_stages(cfg: StudyConfig) -> list[StageSpec]:
+    """One cached stage per spatial architecture: supervised training on the static task."""
+    deps = (("train", decode_name(STATIC, STATIC.train_split)), ("test", decode_name(STATIC, STATIC.test_split)))
+    return [StageSpec(name, "train", TrainJob("classify", "train", model, cfg.spatial_init.optim, cfg.pretrain.clip,
+                                              AlgorithmConfig(name="supervised"), (("test", "test"),), seed=cfg.seed,
+                                              **job_resources(cfg.resources)), deps, **TRAIN)
+            for name, model in static_models(cfg).items()]
+
+
+def spatial_start(cfg: StudyConfig, job: TrainJob, model: ModelConfig) -> tuple[TrainJob, tuple]:
+    """``job`` and its extra inputs: its spatial ``model`` starts from the static stage, if any."""
+    name = static_name(model)
+    if name not in static_models(cfg) or model.checkpoint:
+        return job, ()
+    return dataclasses.replace(job, spatial_init="spatial_init"), (("spatial_init", name),)
 
 
 def data_stages(cfg: StudyConfig) -> list[StageSpec]:
@@ -59,7 +96,7 @@ def job_resources(res: ResourcesConfig) -> dict:
     """The TrainJob fields that come from the ``resources`` block."""
     return {"eval_batch_size": res.eval_batch_size, "loader_workers": res.data_loader_workers,
             "data_cpus": res.data_cpus, "videos_per_task": res.videos_per_task, "data_tasks": res.data_tasks,
-            "deterministic": res.deterministic}
+            "deterministic": res.deterministic, "ingest": res.ingest_mode()}
 
 
 def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:
@@ -68,11 +105,14 @@ def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:
     p = cfg.pretrain
     base = TrainJob("classify", "train", p.model, p.optim, p.clip, AlgorithmConfig(name="supervised"), seed=cfg.seed,
                     **job_resources(cfg.resources))
-    specs = [StageSpec(f"pretrain/{BASELINE}", "train", base, train, **TRAIN)]
+    # In a second-phase study every other training stage waits for the baseline: it runs alone.
+    specs = [StageSpec(f"pretrain/{BASELINE}", "train",
+                       dataclasses.replace(base, alone=cfg.drl.mode == "second_phase"), train, **TRAIN)]
     if cfg.drl.mode == "from_scratch":
         for name in cfg.drl.algorithms:
             job = dataclasses.replace(base, algorithm=dataclasses.replace(cfg.algorithm, name=name))
-            specs.append(StageSpec(f"pretrain/{name}", "train", job, train, **TRAIN))
+            job, extra = spatial_start(cfg, job, cfg.algorithm.spatial) if name in SPATIAL_ALGORITHMS else (job, ())
+            specs.append(StageSpec(f"pretrain/{name}", "train", job, train + extra, **TRAIN))
         return specs
     phase = dataclasses.replace(base, optim=cfg.drl.optim, init="baseline")
     deps = train + (("baseline", f"pretrain/{BASELINE}"),)
@@ -80,7 +120,8 @@ def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:
         specs.append(StageSpec(f"pretrain/{CONTINUED}", "train", phase, deps, **TRAIN))
     for name in cfg.drl.algorithms:
         job = dataclasses.replace(phase, algorithm=dataclasses.replace(cfg.algorithm, name=name))
-        specs.append(StageSpec(f"pretrain/{name}", "train", job, deps, **TRAIN))
+        job, extra = spatial_start(cfg, job, cfg.algorithm.spatial) if name in SPATIAL_ALGORITHMS else (job, ())
+        specs.append(StageSpec(f"pretrain/{name}", "train", job, deps + extra, **TRAIN))
     return specs
 
 
@@ -100,8 +141,9 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
     distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip,
                        AlgorithmConfig(temperature=ds.temperature), eval_splits=tests,
                        teacher="model", seed=cfg.seed, **job_resources(res))
+    distill, extra = spatial_start(cfg, distill, ds.spatial)
     specs.append(StageSpec(f"dynamic_score/{model}", "train", distill,
-                           weights + (("train", decode_name(src, src.train_split)),) + test_deps, **TRAIN))
+                           weights + (("train", decode_name(src, src.train_split)),) + test_deps + extra, **TRAIN))
     for d in cfg.data.downstream:
         splits = (("train", decode_name(d, d.train_split)), ("test", decode_name(d, d.test_split)))
         tune = TrainJob("classify", "train", cfg.pretrain.model, d.finetune or cfg.finetune.optim, cfg.pretrain.clip,
@@ -125,7 +167,7 @@ def model_names(cfg: StudyConfig) -> list[str]:
 
 def build_study(cfg: StudyConfig) -> list[StageSpec]:
     """Every stage of the study, each after the stages it reads."""
-    specs = data_stages(cfg) + pretrain_stages(cfg)
+    specs = data_stages(cfg) + static_stages(cfg) + pretrain_stages(cfg)
     models = model_names(cfg)
     for model in models:
         specs += model_stages(cfg, model)
@@ -133,7 +175,7 @@ def build_study(cfg: StudyConfig) -> list[StageSpec]:
     report = ReportStage(cfg.report, tuple(models), tuple(d.name for d in data.downstream),
                          tuple(name for name, _ in source_tests(cfg)), tuple(d.name for d in data.fewshot),
                          tuple(setting(cfg.fewshot.ways, k) for k in cfg.fewshot.shots),
-                         tuple(d.name for d in data.evaluation))
+                         tuple(d.name for d in data.evaluation), cfg.drl.mode == "second_phase")
     deps = tuple((s.name, s.name) for s in specs if s.kind in ("train", "evaluate", "linear_probe", "fewshot"))
     specs.append(StageSpec("report", "report", report, deps, resources={"num_cpus": 1}))
     return specs

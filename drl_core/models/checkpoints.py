@@ -24,11 +24,14 @@ def is_torchvision_resnet(state: dict[str, torch.Tensor]) -> bool:
     return all(k in state for k in _TORCHVISION_KEYS)
 
 
-def from_torchvision(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A torchvision ResNet state dict renamed to this project's R2D / TSM keys, head dropped."""
+def from_torchvision(state: dict[str, torch.Tensor], keep_head: bool = False) -> dict[str, torch.Tensor]:
+    """A torchvision ResNet state dict renamed to this project's R2D / TSM keys; its ImageNet
+    head (``fc``, 1000 classes) is dropped unless ``keep_head``."""
     out = {}
     for key, value in state.items():
         if key.startswith("fc."):
+            if keep_head:
+                out[key] = value
             continue
         new = re.sub(r"^conv1\.", "backbone.stem.0.", key)
         new = re.sub(r"^bn1\.", "backbone.stem.1.", new)
@@ -39,12 +42,21 @@ def from_torchvision(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_checkpoint(model: nn.Module, path: str, name: str, width: int) -> str:
+def torchvision_width(path: str) -> int | None:
+    """The stem width (64 for torchvision's ResNets) of the torchvision ResNet file at ``path``,
+    or None if the file is not one."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = state.get("model", state)
+    return int(state["conv1.weight"].shape[0]) if is_torchvision_resnet(state) else None
+
+
+def load_checkpoint(model: nn.Module, path: str, name: str, width: int, keep_head: bool = False) -> str:
     """Load the state dict at ``path`` into ``model`` (an R2D/R3D/TSM ``name`` of ``width``).
 
-    A torchvision ImageNet ResNet is renamed first (R2D and TSM only); a head of another shape
-    is skipped; every other missing, unexpected or misshapen tensor is a ValueError naming the
-    file. Returns a one-line report of what was loaded.
+    A torchvision ImageNet ResNet is renamed first (R2D and TSM only), its head dropped unless
+    ``keep_head`` (then ``model`` needs its 1000 classes); a head of another shape is skipped;
+    every other missing, unexpected or misshapen tensor is a ValueError naming the file. Returns
+    a one-line report of what was loaded.
     """
     state = torch.load(path, map_location="cpu", weights_only=True)
     state = state.get("model", state)
@@ -52,15 +64,19 @@ def load_checkpoint(model: nn.Module, path: str, name: str, width: int) -> str:
     if is_torchvision_resnet(state):
         if not (name.startswith("r2d") or name.startswith("tsm")):
             raise ValueError(f"{path}: a torchvision ImageNet ResNet fits R2D and TSM backbones, not {name}")
-        state, kind = from_torchvision(state), "torchvision ImageNet ResNet (head dropped)"
+        state = from_torchvision(state, keep_head)
+        kind = "torchvision ImageNet ResNet " + ("(head kept)" if keep_head else "(head dropped)")
     own = model.state_dict()
     head = {k for k in ("fc.weight", "fc.bias") if k in state and state[k].shape != own[k].shape}
+    if keep_head and head:
+        raise ValueError(f"{path}: its head has {state['fc.weight'].shape[0]} classes, the model "
+                         f"{own['fc.weight'].shape[0]}")
     shaped = [k for k, v in state.items() if k in own and k not in head and v.shape != own[k].shape]
     missing, unexpected = model.load_state_dict(
         {k: v for k, v in state.items() if k not in head and k not in shaped}, strict=False)
-    allowed_missing = {"fc.weight", "fc.bias"} if kind != "state dict" else head
+    allowed_missing = {"fc.weight", "fc.bias"} if kind.endswith("(head dropped)") else head
     bad = shaped + [k for k in missing if k not in allowed_missing] + list(unexpected)
     if bad:
         raise ValueError(f"{path}: does not fit {name} width {width}: {', '.join(bad[:5])}")
     loaded = len(state) - len(head)
-    return f"{path}: {kind}, {loaded} tensors loaded into {name}" + (", new head" if head or kind != "state dict" else "")
+    return f"{path}: {kind}, {loaded} tensors loaded into {name}" + (", new head" if head or kind.endswith("(head dropped)") else "")

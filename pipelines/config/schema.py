@@ -24,6 +24,10 @@ class BenchmarkConfig:
     source_test_per_class: int = 30
     downstream_train_per_class: int = 8
     downstream_test_per_class: int = 15
+    # The static task (synth_static: scene × object shape, 60 classes) the spatial models are
+    # pretrained on, as the paper's start from ImageNet (see spatial_init).
+    static_train_per_class: int = 4
+    static_test_per_class: int = 1
     crf: int = 18
 
     def __post_init__(self) -> None:
@@ -31,8 +35,8 @@ class BenchmarkConfig:
         _check(16 <= self.size <= 512, "size", f"must lie in [16, 512], got {self.size}")
         _check(len(self.fps) > 0 and min(self.fps) > 0, "fps", "needs positive frame rates")
         _check(0 < self.duration[0] <= self.duration[1], "duration", "needs 0 < min <= max")
-        for name in ("source_train_per_class", "source_test_per_class",
-                     "downstream_train_per_class", "downstream_test_per_class"):
+        for name in ("source_train_per_class", "source_test_per_class", "downstream_train_per_class",
+                     "downstream_test_per_class", "static_train_per_class", "static_test_per_class"):
             _check(getattr(self, name) >= 1, name, "must be at least 1")
         _check(0 <= self.crf <= 51, "crf", "must lie in [0, 51]")
 
@@ -56,8 +60,11 @@ class DecodeConfig:
     backends: tuple[str, ...] = ("decord", "pyav")
     timeout_s: float = 60.0
     isolate: bool = True
+    # A decode task takes ``videos_per_task`` videos; its worker process is replaced after
+    # ``max_calls`` tasks. Small tasks with recycling were 15× slower on 2 cores (8 per task:
+    # 207 s for 1,200 benchmark videos; 32 per task: 13.5 s), as each new worker imports anew.
     max_calls: int = 16
-    videos_per_task: int = 8
+    videos_per_task: int = 32
     # What counts as a video (pipelines/decode/video.py VideoChecks): fewer frames or seconds is
     # "not_a_video"; a larger frame (pixels, from the header) is "too_large".
     min_frames: int = 4
@@ -184,9 +191,11 @@ class DataConfig:
 class PretrainConfig:
     """The supervised baseline on the source dataset (default: a 2-core-CPU size)."""
 
-    model: ModelConfig = field(default_factory=lambda: ModelConfig(name="r3d10"))
+    # The calibration's recipe (docs/CALIBRATION.md): long enough for the baseline to learn part of
+    # the motion at the default bias, the regime where DRL can act (`drl calibrate --study`).
+    model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
-        optimizer="adamw", epochs=4, lr=1e-3, step_size=3, batch_size=16, weight_decay=1e-4))
+        optimizer="adamw", epochs=25, lr=1e-3, step_size=20, batch_size=16, weight_decay=1e-4))
     # The built-in videos last 1.1-1.4 s, so ten 1-s test clips would be near-copies; the real-data
     # configs (pipelines/configs) use the paper's 10.
     clip: ClipConfig = field(default_factory=lambda: ClipConfig(test_clips=3))
@@ -233,6 +242,27 @@ class DynamicScoreConfig:
 
     def __post_init__(self) -> None:
         _check(self.temperature > 0, "temperature", f"must be positive, got {self.temperature}")
+
+
+@dataclass(frozen=True)
+class SpatialInitConfig:
+    """Where the spatial models start (the dynamic score's student and Alg. 1/2's spatial
+    models) when their ``checkpoint`` names no file.
+
+    ``static`` (default): on the built-in benchmark, from an R2D of the same architecture
+    pretrained (``optim``) on the benchmark's static task, ``synth_static`` (scene × object shape
+    on single frames of videos outside every split): the benchmark's counterpart of the ImageNet
+    ResNets the reference code and the real-data configs start them from. One cached stage per
+    spatial architecture (``static_pretrain/<name>-w<width>``). ``from_scratch``: random weights.
+    Real datasets have no static task: their configs name ImageNet files in ``checkpoint``.
+    """
+
+    mode: str = "static"
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(
+        optimizer="adamw", epochs=30, lr=2e-3, step_size=25, batch_size=32, weight_decay=1e-4))
+
+    def __post_init__(self) -> None:
+        _check(self.mode in ("static", "from_scratch"), "mode", f"must be static or from_scratch, got {self.mode!r}")
 
 
 @dataclass(frozen=True)
@@ -291,11 +321,18 @@ class ResourcesConfig:
     allow); ``data_loader_workers`` are the loader processes of
     the streamed evaluations. ``deterministic``: deterministic kernels (the CPU configs), or
     cuDNN autotuning (the GPU configs set it false).
+
+    ``ingest``: how a training stage gets its clips. ``ray_data``: Ray Data tasks sample them on
+    any node's CPUs and stream them into Ray Train (``TorchTrainer(datasets=...)``), the path
+    for GPUs and several workers. ``worker``: the one training worker cuts them itself, the same
+    clips in the same batches (tested bit-identical), without Ray Data's executor, which costs a
+    third of a 2-core CPU (measured: 9-10 s epochs against 7 s). ``auto``: ``worker`` for one CPU
+    worker, else ``ray_data``. Either way the result is the same, so it is no part of any key.
     """
 
     num_workers: int = 1
     use_gpu: bool = False
-    cpus_per_worker: float = 0.75
+    cpus_per_worker: float = 0.6  # three training stages at once on 2 CPUs: their start-ups overlap
     gpus_per_worker: float = 1.0
     max_failures: int = 2
     keep_checkpoints: int = 2
@@ -307,9 +344,14 @@ class ResourcesConfig:
     data_tasks: int = 1
     deterministic: bool = True
     concurrent_trainings: int = 0
+    ingest: str = "auto"
 
     def __post_init__(self) -> None:
         _check(self.num_workers >= 1, "num_workers", "must be at least 1")
+        _check(self.ingest in ("auto", "ray_data", "worker"), "ingest",
+               f"must be auto, ray_data or worker, got {self.ingest!r}")
+        _check(self.ingest != "worker" or self.num_workers == 1, "ingest",
+               "worker reads the clips inside the one training worker; with num_workers > 1 use ray_data")
         _check(self.cpus_per_worker > 0, "cpus_per_worker", "must be positive")
         _check(self.gpus_per_worker > 0, "gpus_per_worker", "must be positive")
         _check(self.max_failures >= -1, "max_failures", "must be >= -1 (-1 retries forever)")
@@ -322,12 +364,19 @@ class ResourcesConfig:
         _check(self.videos_per_task >= 1, "videos_per_task", "must be at least 1")
         _check(self.data_tasks >= 0, "data_tasks", "must be >= 0 (0: as many as the CPUs allow)")
 
+    def ingest_mode(self) -> str:
+        """``ray_data`` or ``worker`` (``auto``: worker for one CPU worker, else Ray Data)."""
+        if self.ingest != "auto":
+            return self.ingest
+        return "worker" if self.num_workers == 1 and not self.use_gpu else "ray_data"
+
     def training_slots(self, cluster: dict[str, float]) -> int:
         """How many Ray Train runs may run at once: ``concurrent_trainings``, or as many as the
         cluster's current CPUs (and GPUs) can host, at least one."""
         if self.concurrent_trainings:
             return self.concurrent_trainings
-        need = {"CPU": self.cpus_per_worker * self.num_workers + self.data_cpus}
+        data = self.data_cpus if self.ingest_mode() == "ray_data" else 0.0  # in-worker clips need no task
+        need = {"CPU": self.cpus_per_worker * self.num_workers + data}
         if self.use_gpu:
             need["GPU"] = self.gpus_per_worker * self.num_workers
         return max(1, min(int(cluster.get(k, 0.0) // v) for k, v in need.items()))
@@ -456,9 +505,13 @@ class StudyConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     # Two FGSM steps keep Alg. 1 affordable on a CPU; the real-data configs use five.
-    algorithm: AlgorithmConfig = field(default_factory=lambda: AlgorithmConfig(name="static_inputs", attack_steps=2))
+    # Alg. 1/2's spatial model is the dynamic score's student architecture, so one static-task
+    # pretraining serves both (the reference uses ResNet-18 for both).
+    algorithm: AlgorithmConfig = field(default_factory=lambda: AlgorithmConfig(
+        name="static_inputs", attack_steps=2, spatial=ModelConfig(name="r2d10", dropout=0.0)))
     drl: DrlConfig = field(default_factory=DrlConfig)
     dynamic_score: DynamicScoreConfig = field(default_factory=DynamicScoreConfig)
+    spatial_init: SpatialInitConfig = field(default_factory=SpatialInitConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     linear_probe: LinearProbeConfig = field(default_factory=LinearProbeConfig)
     fewshot: FewShotConfig = field(default_factory=FewShotConfig)

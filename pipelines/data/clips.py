@@ -55,12 +55,16 @@ class TestClips(IterableDataset):
 
 
 def train_loader(index: SplitIndex, clip: ClipConfig, batch_size: int, seed: int, num_workers: int = 0) -> DataLoader:
-    """In-process training batches ``{"clips" uint8 B×T×S×S×3, "label", "video", "jitter" B×4}``."""
+    """In-process training batches ``{"clips" uint8 B×T×S×S×3, "label", "video", "jitter" B×4}``.
+
+    The loader draws its worker seeds from a generator of its own: a DataLoader otherwise takes
+    one number from torch's global generator per epoch, which shifts the training's dropout masks
+    (the clips themselves depend on (seed, epoch, video) alone)."""
     return DataLoader(TrainClips(index, clip, seed), batch_size=batch_size, num_workers=num_workers,
-                      pin_memory=torch.cuda.is_available())
+                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed))
 
 
 def test_loader(index: SplitIndex, clip: ClipConfig, batch_size: int, num_workers: int = 0) -> DataLoader:
     """Test batches ``{"clips" uint8 B×N×T×S×S×3, "label", "video"}``, streamed."""
     return DataLoader(TestClips(index, clip), batch_size=batch_size, num_workers=num_workers,
-                      pin_memory=torch.cuda.is_available())
+                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(0))

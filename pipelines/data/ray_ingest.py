@@ -11,6 +11,7 @@ epoch, video) only. Ray Train splits the stream equally over its workers
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -38,6 +39,33 @@ def epoch_clock():
             return self.epoch
 
     return EpochClock.remote()
+
+
+IDLE_SLEEP_S = (0.001, 0.05)  # the idle back-off's first and longest sleep
+
+
+def idle_backoff_class():
+    """A Ray Data execution callback: sleep in a scheduling step that finds no task running,
+    1 ms at first and doubling up to 50 ms while it stays idle. Ray Data's loop blocks in
+    ``ray.wait`` only while some task runs; when all are done and their outputs wait for the
+    consumer (training slower than sampling, the usual case), it spins: measured at 87% of a core
+    in the split coordinator beside a 2-core CPU training stage, 9.5-11.5 s epochs instead of 16-23 s."""
+    from ray.data._internal.execution.execution_callback import ExecutionCallback
+
+    class IdleBackoff(ExecutionCallback):
+        def __init__(self) -> None:
+            self.sleep = IDLE_SLEEP_S[0]
+
+        def on_execution_step(self, executor) -> None:
+            topology = getattr(executor, "_topology", None) or {}
+            if not topology or any(op.num_active_tasks() for op in topology):
+                self.sleep = IDLE_SLEEP_S[0]
+                return
+            time.sleep(self.sleep)
+            self.sleep = min(2 * self.sleep, IDLE_SLEEP_S[1])
+
+    IdleBackoff.__qualname__ = IdleBackoff.__name__ = "IdleBackoff"
+    return IdleBackoff
 
 
 def _order(seed: int, epoch: int, count: int) -> np.ndarray:
@@ -73,6 +101,8 @@ def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_pe
     blocks = max(1, math.ceil(len(index) / videos_per_task))
     # positions as in-memory blocks: a read task would hold a whole CPU of its own
     ds = ray.data.from_items([{"id": p} for p in range(len(index))], override_num_blocks=blocks)
+    ds.context.custom_execution_callback_classes = [*ds.context.custom_execution_callback_classes,
+                                                    idle_backoff_class()]
     limit = {"concurrency": max_tasks} if max_tasks else {}
     return ds.map_batches(sample_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,
                           fn_kwargs={"index": index, "clip": clip, "seed": seed, "clock": clock}, **limit)

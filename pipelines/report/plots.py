@@ -19,17 +19,50 @@ def _pyplot():
     return plt
 
 
-def learning_curves(histories: dict[str, list[dict]], path: Path) -> Path:
-    """Training loss and accuracy per epoch of every pretraining stage."""
+def phase_epochs(histories: dict[str, list[dict]], phase_start: dict[str, int]) -> dict[str, list[int]]:
+    """The x positions of each model's epochs (1-based): a second phase continues from the epoch
+    where it started (``phase_start[model]``, e.g. the baseline's last epoch), others from 0."""
+    return {m: [phase_start.get(m, 0) + row["epoch"] + 1 for row in h] for m, h in histories.items()}
+
+
+def learning_curves(histories: dict[str, list[dict]], path: Path, phase_start: dict[str, int] | None = None) -> Path:
+    """Training loss and accuracy per epoch of every pretraining stage; each second phase
+    (DRL algorithm or control) is drawn from the baseline epoch it continues."""
     plt = _pyplot()
+    phase_start = phase_start or {}
+    xs = phase_epochs(histories, phase_start)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for model, history in histories.items():
-        epochs = [row["epoch"] + 1 for row in history]
-        axes[0].plot(epochs, [row["train/loss"] for row in history], marker=".", label=model_label(model))
-        axes[1].plot(epochs, [row["train/acc1"] for row in history], marker=".")
-    axes[0].set(xlabel="epoch", ylabel="training loss")
-    axes[1].set(xlabel="epoch", ylabel="training accuracy")
+        axes[0].plot(xs[model], [row["train/loss"] for row in history], marker=".", label=model_label(model))
+        axes[1].plot(xs[model], [row["train/acc1"] for row in history], marker=".")
+    for start in sorted(set(v for v in phase_start.values() if v > 0)):
+        for ax in axes:
+            ax.axvline(start + 0.5, color="grey", linestyle=":", linewidth=1)
+        axes[0].annotate("second phase", (start + 0.5, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                         ha="left", va="top", color="grey")
+    axes[0].set(xlabel="epoch (a second phase continues from the baseline)", ylabel="training loss (nats)")
+    axes[1].set(xlabel="epoch (a second phase continues from the baseline)", ylabel="training accuracy (fraction)")
     axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def draw_ds_against_accuracy(ax, points: dict[str, tuple[float, float]], test: str) -> None:
+    """Into ``ax``: one point per model, its accuracy (x) and DS (y) on the test ``test``."""
+    for model, (acc, ds) in points.items():
+        ax.scatter([acc], [ds], s=40, label=model_label(model))
+        ax.annotate(model_label(model).split(":")[0], (acc, ds), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set(xlabel=f"top-1 accuracy, {test} (fraction)", ylabel=f"DS, {test} (KL, nats)")
+    ax.legend(fontsize=7)
+
+
+def ds_against_accuracy(points: dict[str, tuple[float, float]], test: str, path: Path) -> Path:
+    """The figure of :func:`draw_ds_against_accuracy`, written to ``path``."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    draw_ds_against_accuracy(ax, points, test)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -46,6 +79,7 @@ def ds_per_class(per_class: dict[str, dict[str, float]], path: Path) -> Path:
         ax.bar(x + i * width, [scores.get(c, 0.0) for c in classes], width, label=model_label(model))
     ax.set_xticks(x + width * (len(per_class) - 1) / 2, classes, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("DS (KL, nats)")
+    ax.set_xlabel("class")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -65,6 +99,7 @@ def tsne_grid(features: dict[str, dict[str, np.ndarray]], title: str, path: Path
         ax.set_title(model_label(model), fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set(xlabel="t-SNE 1 (no unit)", ylabel="t-SNE 2 (no unit)")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -82,7 +117,7 @@ def bias_sweep(series: dict[str, dict[str, list[tuple[float, float, float]]]], p
         for model, by_measure in series.items():
             bias, mean, std = zip(*sorted(by_measure[measure]))
             ax.errorbar(bias, mean, yerr=std, marker="o", capsize=3, label=model_label(model))
-        ax.set(xlabel="benchmark bias", ylabel=measure)
+        ax.set(xlabel="benchmark bias (probability of the home scene)", ylabel=f"{measure} ({'KL, nats' if measure.startswith('DS') else 'fraction'})")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

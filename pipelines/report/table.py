@@ -68,6 +68,16 @@ def columns(layout: TableLayout) -> list[Column]:
     return cols
 
 
+# What a model's outcome metrics start with: the report's columns, not the training curves the
+# dynamic-score stage also reports for its distillation.
+OUTCOME_PREFIXES = ("eval/", "probe/", "ds/", "finetune/", "linear_probe/", "fewshot/")
+
+
+def outcome_metrics(row: dict[str, float]) -> dict[str, float]:
+    """The outcome part of a :func:`model_metrics` row (same keys for every model)."""
+    return {k: v for k, v in row.items() if k.startswith(OUTCOME_PREFIXES)}
+
+
 def model_metrics(model: str, results: dict[str, Any], layout: TableLayout) -> dict[str, float]:
     """Every report metric of one model from the results of its stages (by stage name)."""
     out = dict(results[f"evaluate/{model}"]["metrics"])

@@ -8,10 +8,13 @@ import shutil
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from pipelines.config.schema import ReportConfig
 from pipelines.report import plots
 from pipelines.report.table import TableLayout, columns, markdown_table, model_metrics
+from pipelines.names import BASELINE
+from pipelines.report.verdict import verdict
 from pipelines.stages.base import StageContext
 
 
@@ -24,20 +27,32 @@ class ReportStage:
     fewshot: tuple[str, ...] = ()
     fewshot_settings: tuple[str, ...] = ()  # e.g. 5way1shot
     evaluation: tuple[str, ...] = ()
+    second_phase: bool = True  # the DRL models and the control continue the baseline
 
     @property
     def layout(self) -> TableLayout:
         return TableLayout(self.tests, self.downstream, self.fewshot, self.fewshot_settings, self.evaluation)
 
 
-def figures(ctx: StageContext, results: dict[str, dict]) -> list[str]:
+def phase_start(cfg: ReportStage, results: dict[str, dict]) -> dict[str, int]:
+    """The baseline epoch each model's own epochs continue (0 for the baseline, and for all in
+    a from-scratch study)."""
+    if not cfg.second_phase or f"pretrain/{BASELINE}" not in results:
+        return {}
+    start = len(results[f"pretrain/{BASELINE}"]["history"])
+    return {m: start for m in cfg.models if m != BASELINE}
+
+
+def figures(ctx: StageContext, results: dict[str, dict], rows: dict[str, dict[str, float]]) -> list[str]:
     cfg: ReportStage = ctx.config
     curves = plots.learning_curves({m: results[f"pretrain/{m}"]["history"] for m in cfg.models},
-                                   ctx.dir / "learning_curves.png")
+                                   ctx.dir / "learning_curves.png", phase_start(cfg, results))
     test = cfg.tests[-1]
     per_class = {m: results[f"dynamic_score/{m}"]["eval"][test]["per_class"] for m in cfg.models}
     ds = plots.ds_per_class(per_class, ctx.dir / "ds_per_class.png")
-    out = [str(curves), str(ds)]
+    points = {m: (rows[m][f"eval/acc1_{test}"], rows[m][f"ds/kl_{test}"]) for m in cfg.models}
+    scatter = plots.ds_against_accuracy(points, test.replace("_", " "), ctx.dir / "ds_vs_accuracy.png")
+    out = [str(curves), str(ds), str(scatter)]
     dataset = cfg.report.tsne_dataset or (cfg.downstream[0] if cfg.downstream else "")
     if dataset:
         feats = {m: dict(np.load(results[f"linear_probe/{m}/{dataset}"]["features"])) for m in cfg.models}
@@ -46,10 +61,18 @@ def figures(ctx: StageContext, results: dict[str, dict]) -> list[str]:
     return out
 
 
-def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str]) -> str:
+def chance(results: dict[str, dict]) -> float | None:
+    """1 / the number of source classes (from the baseline's model file)."""
+    path = results.get(f"pretrain/{BASELINE}", {}).get("model")
+    if not path:
+        return None
+    return 1 / len(torch.load(path, map_location="cpu", weights_only=True)["classes"])
+
+
+def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str], chance_level: float | None) -> str:
     cfg: ReportStage = ctx.config
     test = cfg.tests[-1].replace("_", " ")
-    lines = ["# Study report", "",
+    lines = ["# Study report", "", verdict(rows, cfg.tests, cfg.downstream, chance_level), "## Table", "",
              f"Output folder: `{ctx.output_dir}`. Accuracies are top-1 over {', '.join(cfg.tests)} test videos "
              "(logits averaged over each video's test clips, centre crops). DS is the mean KL (nats) between the "
              "model and a spatial model distilled from it; agreement is their top-1 agreement; the freeze and "
@@ -58,6 +81,7 @@ def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str]
              "(e.g. Mimetics) give accuracy over all the model's classes / over the set's own classes.", "",
              markdown_table(rows, columns(cfg.layout)), "",
              "## Figures", "", "![learning curves](learning_curves.png)", "",
+             f"![DS against accuracy, {test}](ds_vs_accuracy.png)", "",
              f"![DS per class, {test}](ds_per_class.png)", ""]
     if any(f.endswith("tsne.png") for f in figs):
         lines += ["![t-SNE](tsne.png)", ""]
@@ -68,8 +92,8 @@ def run(ctx: StageContext) -> dict:
     cfg: ReportStage = ctx.config
     results = {name: r.outputs for name, r in ctx.inputs.items()}
     rows = {m: model_metrics(m, results, cfg.layout) for m in cfg.models}
-    figs = figures(ctx, results)
-    (ctx.dir / "report.md").write_text(render(ctx, rows, figs))
+    figs = figures(ctx, results, rows)
+    (ctx.dir / "report.md").write_text(render(ctx, rows, figs, chance(results)))
     (ctx.dir / "results.json").write_text(json.dumps(rows, indent=1))
     latest = ctx.output_dir / "report"
     shutil.rmtree(latest, ignore_errors=True)

@@ -79,6 +79,7 @@ class StudyRunner:
         self.done: dict[str, StageResult] = {}
         self.failed: dict[str, str] = {}
         self.running: dict[Any, tuple[StageSpec, str | None]] = {}
+        self.run_ids: dict[str, str] = {}  # stage name → its MLflow run in this study
 
     def run(self) -> dict[str, StageResult]:
         """Run every stage (reusing finished ones); raise :class:`StudyFailed` if any failed."""
@@ -166,7 +167,9 @@ class StudyRunner:
             return None
         params = to_dict(spec.config) if not isinstance(spec.config, dict) else spec.config
         tags = {"drl.stage": spec.name, "drl.kind": spec.kind, "drl.key": key, **tags}
-        return ray.get(self.tracker.create_run.remote(spec.name, self.parent_id, params, tags))
+        run_id = ray.get(self.tracker.create_run.remote(spec.name, self.parent_id, params, tags))
+        self.run_ids[spec.name] = run_id
+        return run_id
 
     def _end_run(self, run_id: str | None, status: str) -> None:
         import ray

@@ -19,14 +19,27 @@ def _path(inputs: dict[str, StageResult], role: str, field: str) -> str:
 
 
 def bind(job: TrainJob, inputs: dict[str, StageResult]) -> TrainJob:
-    """Replace the role names in ``job`` by the files of those inputs."""
-    return dataclasses.replace(
+    """Replace the role names in ``job`` by the files of those inputs; a ``spatial_init`` role
+    becomes the ``checkpoint`` of the job's spatial model."""
+    spatial = _path(inputs, job.spatial_init, "model") if job.spatial_init else ""
+    job = dataclasses.replace(
         job,
         train_split=_path(inputs, job.train_split, "path"),
         eval_splits=tuple((name, _path(inputs, role, "path")) for name, role in job.eval_splits),
         init=_path(inputs, job.init, "model") if job.init else "",
         teacher=_path(inputs, job.teacher, "model") if job.teacher else "",
+        spatial_init="",
     )
+    return with_spatial_checkpoint(job, spatial) if spatial else job
+
+
+def with_spatial_checkpoint(job: TrainJob, path: str) -> TrainJob:
+    """``job`` whose spatial model (the student of a distillation, else the algorithm's) starts
+    from the model file ``path``."""
+    if job.kind == "distill":
+        return dataclasses.replace(job, model=dataclasses.replace(job.model, checkpoint=path))
+    spatial = dataclasses.replace(job.algorithm.spatial, checkpoint=path)
+    return dataclasses.replace(job, algorithm=dataclasses.replace(job.algorithm, spatial=spatial))
 
 
 def flat_metrics(job: TrainJob, history: list[dict], evaluation: dict) -> dict[str, float]:

@@ -35,6 +35,10 @@ from pipelines.synthetic.scenes import render_scene, scene_bank
 
 SOURCE = "synth_source"
 DOWNSTREAM = tuple(DOWNSTREAM_CLASSES)
+# The static task: the benchmark's counterpart of ImageNet for the spatial models. Its label is
+# the scene and the object's shape, both visible in any single frame; the object moves as a
+# source class chosen at random, independent of the label. Its videos lie outside every split.
+STATIC = "synth_static"
 EXTRA_SCENES = 2  # scenes that belong to no source class, for downstream variety
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 CSV_HEADER = ("label", "youtube_id", "time_start", "time_end", "split")
@@ -57,6 +61,7 @@ class VideoPlan:
     num_frames: int
     time_start: int
     seed: int
+    motion: str = ""  # the source motion class it moves as, where that is not its label (the static task)
 
     @property
     def duration(self) -> float:
@@ -85,9 +90,21 @@ class GeneratedBenchmark:
 def config_key(cfg: BenchmarkConfig) -> str:
     """A hash of every parameter that changes the generated files (``root`` excluded)."""
     payload = {k: v for k, v in to_dict(cfg).items() if k != "root"}
-    payload["generator_version"] = 3
+    payload["generator_version"] = 4  # 4: the static task (synth_static)
     payload["encoder"] = {"codec": "libx264", "pts": "frame index", **X264_OPTIONS}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def static_classes() -> tuple[str, ...]:
+    """The static task's classes: every scene × every object shape."""
+    return tuple(f"scene{s:02d} {shape}" for s in range(len(SOURCE_CLASSES) + EXTRA_SCENES) for shape in SHAPES)
+
+
+def dataset_classes(dataset: str) -> tuple[str, ...]:
+    """The class names of one of the benchmark's datasets."""
+    if dataset == SOURCE:
+        return tuple(SOURCE_CLASSES)
+    return static_classes() if dataset == STATIC else tuple(DOWNSTREAM_CLASSES[dataset])
 
 
 def _youtube_id(rng: np.random.Generator) -> str:
@@ -107,25 +124,30 @@ def _scene_for(split: str, label_index: int, n_source: int, bias: float, rng: np
 
 
 def _plan_split(cfg: BenchmarkConfig, dataset: str, split: str, labels: list[str], per_class: int) -> list[VideoPlan]:
-    ds_index = [SOURCE, *DOWNSTREAM].index(dataset)
+    ds_index = [SOURCE, *DOWNSTREAM, STATIC].index(dataset)
     split_index = ["train", "test_in_context", "test_out_of_context", "test"].index(split)
     rng = np.random.default_rng([cfg.seed, ds_index, split_index])
     n_source = len(SOURCE_CLASSES)
     plans = []
     for label_index, label in enumerate(labels):
         for _ in range(per_class):
+            motion = ""
             if dataset == SOURCE:
                 scene = _scene_for(split, label_index, n_source, cfg.bias, rng)
+            elif dataset == STATIC:
+                scene = label_index // len(SHAPES)
+                motion = str(rng.choice(list(SOURCE_CLASSES)))
             else:
                 scene = int(rng.integers(0, n_source + EXTRA_SCENES))
             fps = int(rng.choice(cfg.fps))
             duration = rng.uniform(*cfg.duration)
+            shape = SHAPES[label_index % len(SHAPES)] if dataset == STATIC else str(rng.choice(SHAPES))
             plans.append(
                 VideoPlan(
                     dataset, split, label, label_index, _youtube_id(rng), scene,
-                    scene if scene < n_source else -1, str(rng.choice(SHAPES)), fps,
+                    scene if scene < n_source else -1, shape, fps,
                     max(2, round(duration * fps)), int(rng.integers(0, 3000)),
-                    int(rng.integers(0, 2**31 - 1)),
+                    int(rng.integers(0, 2**31 - 1)), motion,
                 )
             )
     return plans
@@ -141,13 +163,18 @@ def plan_benchmark(cfg: BenchmarkConfig) -> list[VideoPlan]:
     for name, classes in DOWNSTREAM_CLASSES.items():
         plans += _plan_split(cfg, name, "train", list(classes), cfg.downstream_train_per_class)
         plans += _plan_split(cfg, name, "test", list(classes), cfg.downstream_test_per_class)
+    plans += _plan_split(cfg, STATIC, "train", list(static_classes()), cfg.static_train_per_class)
+    plans += _plan_split(cfg, STATIC, "test", list(static_classes()), cfg.static_test_per_class)
     return plans
 
 
 def render_video(plan: VideoPlan, size: int) -> np.ndarray:
     """The frames of one planned video: uint8 array of shape (F, size, size, 3)."""
     rng = np.random.default_rng(plan.seed)
-    motion = (SOURCE_CLASSES if plan.dataset == SOURCE else DOWNSTREAM_CLASSES[plan.dataset])[plan.label]
+    if plan.motion:
+        motion = SOURCE_CLASSES[plan.motion]
+    else:
+        motion = (SOURCE_CLASSES if plan.dataset == SOURCE else DOWNSTREAM_CLASSES[plan.dataset])[plan.label]
     t = np.arange(plan.num_frames) / plan.fps - plan.duration / 2
     path = motion(rng, t)
     cx, cy = place(path, rng)
@@ -200,7 +227,7 @@ def _write_annotations(root: Path, plans: list[VideoPlan]) -> dict[str, tuple[st
     for dataset, splits in datasets.items():
         ann = root / dataset / "annotations"
         ann.mkdir(parents=True, exist_ok=True)
-        labels = list(SOURCE_CLASSES if dataset == SOURCE else DOWNSTREAM_CLASSES[dataset])
+        labels = list(dataset_classes(dataset))
         (ann / "label_map.txt").write_text("".join(f"{name}\n" for name in labels))
         for split in splits:
             rows = [p for p in plans if p.dataset == dataset and p.split == split]

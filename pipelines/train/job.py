@@ -17,12 +17,17 @@ class TrainJob:
     ``distill`` (train the spatial ``model`` to mimic the frozen video model in ``teacher``).
     ``init`` is a model file (:mod:`pipelines.train.model_file`) to start from; with
     ``reset_head`` its classifier is replaced (fine-tuning on new classes), otherwise copied.
+    ``spatial_init`` is a model file whose weights (less its head) start the job's spatial
+    model: the distillation's student, or Alg. 1/2's spatial model.
     After training, rank 0 evaluates on each of ``eval_splits`` (name → decoded split folder).
     ``epoch_probe`` (a :class:`pipelines.train.epoch_probe.EpochProbe`, set by Tune trials)
     makes rank 0 measure the network after every epoch and report those metrics too.
     ``deterministic`` asks for deterministic kernels (the CPU configs); off, cuDNN autotunes
     (the GPU configs). The runtime fields size the input pipeline: CPUs and videos per Ray Data
-    sampling task, how many such tasks at once, and batches prefetched ahead of the device.
+    sampling task, how many such tasks at once, and batches prefetched ahead of the device;
+    ``alone`` marks a stage no other training stage runs beside (the baseline), which on CPUs
+    then takes the cluster's CPUs (:func:`pipelines.train.launcher.solo_resources`); ``ingest``
+    is ``ray_data`` (clips streamed by Ray Data tasks) or ``worker`` (cut in the one worker).
     """
 
     kind: str
@@ -35,6 +40,7 @@ class TrainJob:
     init: str = ""
     reset_head: bool = False
     teacher: str = ""
+    spatial_init: str = ""
     seed: int = 0
     deterministic: bool = True
     eval_batch_size: int = field(default=16, metadata=RUNTIME)
@@ -44,6 +50,8 @@ class TrainJob:
     data_tasks: int = field(default=1, metadata=RUNTIME)
     prefetch_batches: int = field(default=2, metadata=RUNTIME)
     label: str = field(default="train", metadata=RUNTIME)
+    alone: bool = field(default=False, metadata=RUNTIME)
+    ingest: str = field(default="ray_data", metadata=RUNTIME)
     epoch_probe: Any = None
 
     def __post_init__(self) -> None:

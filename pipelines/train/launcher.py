@@ -3,6 +3,7 @@ restarts after a lost worker, and resumption when the same stage folder is run a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -15,6 +16,27 @@ from pipelines.train.job import TrainJob
 from pipelines.train.loop import train_loop
 
 RUN_NAME = "ray_train"
+
+
+def solo_resources(resources: ResourcesConfig, nodes: list[dict[str, float]]) -> ResourcesConfig:
+    """``resources`` for a CPU training stage that runs alone (the baseline: every other training
+    stage waits for it): each worker gets its share of the cluster's CPUs, at most a node's, less
+    its Ray Data tasks (if it has any), in quarter CPUs and never fewer than ``cpus_per_worker``.
+    GPU stages keep theirs (their nodes' CPUs feed the GPUs)."""
+    if resources.use_gpu or not nodes:
+        return resources
+    total, largest = sum(n.get("CPU", 0.0) for n in nodes), max(n.get("CPU", 0.0) for n in nodes)
+    tasks = resources.data_cpus * max(resources.data_tasks, 1) if resources.ingest_mode() == "ray_data" else 0.0
+    share = min(total / resources.num_workers, largest) - tasks
+    cpus = max(resources.cpus_per_worker, math.floor(share * 4) / 4)
+    return dataclasses.replace(resources, cpus_per_worker=cpus)
+
+
+def cluster_nodes() -> list[dict[str, float]]:
+    """The resources of each live node of the Ray cluster."""
+    import ray
+
+    return [n["Resources"] for n in ray.nodes() if n.get("Alive")]
 
 
 def scaling_config(resources: ResourcesConfig):
@@ -50,19 +72,26 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if job.alone:
+        resources = solo_resources(resources, cluster_nodes())
     index = open_split(job.train_split)
     if len(index) < resources.num_workers:
         raise ValueError(f"{job.train_split}: {len(index)} video(s) for {resources.num_workers} training workers")
-    clock = epoch_clock()
-    data = train_dataset(index, job.clip, job.seed, clock, job.data_cpus, job.videos_per_task, job.data_tasks)
+    if job.ingest == "worker" and resources.num_workers != 1:
+        raise ValueError(f"ingest worker needs one training worker, not {resources.num_workers}")
     per_worker = len(index) // resources.num_workers
     local_batch = max(1, job.optim.batch_size // resources.num_workers)
-    config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id, "clock": clock,
+    config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id,
               "classes": index.classes, "steps_per_epoch": -(-per_worker // local_batch),
               "threads": max(1, math.ceil(resources.cpus_per_worker))}
+    data = {}
+    if job.ingest == "ray_data":
+        config["clock"] = epoch_clock()
+        data = {"datasets": {DATASET: train_dataset(index, job.clip, job.seed, config["clock"], job.data_cpus,
+                                                    job.videos_per_task, job.data_tasks)},
+                "dataset_config": data_config()}
     trainer = TorchTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
-                           run_config=run_config(out_dir, resources, callbacks), datasets={DATASET: data},
-                           dataset_config=data_config())
+                           run_config=run_config(out_dir, resources, callbacks), **data)
     result = trainer.fit()
     if result.error is not None:
         raise result.error

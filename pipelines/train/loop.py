@@ -27,7 +27,9 @@ from drl_core.engine import fit, make_optimizer, make_scheduler, seed_everything
 from drl_core.metrics import keys
 from drl_core.models import build_model
 from pipelines.evaluation import evaluate_job
+from pipelines.data.clips import train_loader
 from pipelines.data.ray_ingest import DATASET
+from pipelines.data.shards import open_split
 from pipelines.train.collectives import barrier, mean_over_workers
 from pipelines.train.job import TrainJob
 from pipelines.train.model_file import load_model, reset_head, save_model
@@ -46,8 +48,8 @@ def build_job_algorithm(job: TrainJob, classes: tuple[str, ...]) -> tuple[Algori
     """The algorithm a job trains and the network it saves (the video model, or the student)."""
     n = len(classes)
     if job.kind == "distill":
-        teacher, _, _ = load_model(job.teacher)
-        student = build_model(job.model, n)
+        teacher, _, teacher_classes = load_model(job.teacher)  # the student mimics the teacher's outputs
+        student = build_model(job.model, len(teacher_classes))
         return SpatialDistillation(teacher, student, job.algorithm.temperature), student
     if job.init:
         video, _, init_classes = load_model(job.init)
@@ -145,8 +147,11 @@ def train_loop(config: dict[str, Any]) -> None:
     scheduler = make_scheduler(optimizer, job.optim)
     start, history, resumptions = restore(algo, optimizer, scheduler)
     batch = max(1, job.optim.batch_size // world)  # the config's batch size is global
-    stream = epoch_stream(ray.train.get_dataset_shard(DATASET), job, config["clock"], rank, world, batch,
-                          device.type == "cuda")
+    if job.ingest == "ray_data":
+        stream = epoch_stream(ray.train.get_dataset_shard(DATASET), job, config["clock"], rank, world, batch,
+                              device.type == "cuda")
+    else:  # the one worker cuts the same clips itself (pipelines.data.clips)
+        stream = train_loader(open_split(job.train_split), job.clip, batch, job.seed)
     tracker, run_id = config.get("tracker"), config.get("run_id")
     progress = Progress(job.label, job.optim.epochs, config.get("steps_per_epoch", 0), rank)
 

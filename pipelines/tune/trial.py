@@ -11,7 +11,7 @@ from typing import Any
 from pipelines.config.schema import StudyConfig
 from pipelines.stages.base import StageResult
 from pipelines.stages.train import bind
-from pipelines.study_graph import decode_name, pretrain_stages, source_tests
+from pipelines.study_graph import decode_name, pretrain_stages, source_tests, static_name
 from pipelines.train.epoch_probe import EpochProbe
 from pipelines.train.job import TrainJob
 from pipelines.tune.space import trial_config
@@ -40,7 +40,10 @@ def epoch_probe(cfg: StudyConfig, results: dict[str, StageResult]) -> EpochProbe
     downstream = tuple((d.name, path[decode_name(d, d.train_split)], path[decode_name(d, d.test_split)])
                        for d in cfg.data.downstream)
     ds = cfg.dynamic_score
-    return EpochProbe(tests, downstream, ds.spatial, dataclasses.replace(ds.optim, epochs=cfg.tune.ds_epochs),
+    spatial = ds.spatial  # starting where the study's dynamic-score stages start it
+    if static_name(spatial) in results and not spatial.checkpoint:
+        spatial = dataclasses.replace(spatial, checkpoint=results[static_name(spatial)].outputs["model"])
+    return EpochProbe(tests, downstream, spatial, dataclasses.replace(ds.optim, epochs=cfg.tune.ds_epochs),
                       cfg.linear_probe.weight_decay, cfg.linear_probe.max_iter, cfg.resources.eval_batch_size,
                       ds.temperature)
 

@@ -141,3 +141,26 @@ def test_torchvision_weights_load_into_tsm_and_refuse_r3d_or_a_narrow_width(tmp_
         build_model(ModelConfig(name="r3d18", width=64, checkpoint=str(path)), 5)
     with pytest.raises(ValueError, match="does not fit r2d18 width 32"):
         build_model(ModelConfig(name="r2d18", width=32, checkpoint=str(path)), 5)
+
+
+def test_a_torchvision_resnet_can_keep_its_imagenet_head(tmp_path):
+    """``drl score`` scores a torchvision model with its own 1000-class head: the R2D's logits on
+    a frozen-frame clip are the 2D network's on the image."""
+    from drl_core.models import create_model
+    from drl_core.models.checkpoints import load_checkpoint, torchvision_width
+    from tests.drl_core.torchvision_layout import TorchvisionResNet
+
+    torch.manual_seed(0)
+    plain = TorchvisionResNet(18).eval()
+    path = tmp_path / "resnet18-f37072fd.pth"
+    torch.save(plain.state_dict(), path)
+    assert torchvision_width(str(path)) == 64
+    model = create_model("r2d18", 1000, width=64, stem_pool=True, dropout=0.0).eval()
+    report = load_checkpoint(model, str(path), "r2d18", 64, keep_head=True)
+    assert "(head kept)" in report and "new head" not in report
+    image = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(image.unsqueeze(2).expand(2, 3, 4, 64, 64)), plain.fc(plain.features(image)), rtol=1e-4,
+                                   atol=1e-4)
+    with pytest.raises(ValueError, match="its head has 1000 classes, the model 7"):
+        load_checkpoint(create_model("r2d18", 7, width=64, stem_pool=True), str(path), "r2d18", 64, keep_head=True)

@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.report.ds_anatomy import run_anatomy
 from pipelines.report.results import main as results_page
-from pipelines.report.table import MODEL_LABELS
+from pipelines.report.table import MODEL_LABELS, OUTCOME_PREFIXES
 from tests.conftest import assert_config_error, train_worker_pids
 from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 
@@ -33,6 +33,21 @@ def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = 
         time.sleep(0.5)
     client.stop_job(job)
     raise AssertionError(f"job {job} did not finish in {timeout} s:\n{client.get_job_logs(job)[-3000:]}")
+
+
+def drl_score(client, out: Path, work: Path) -> dict:
+    """``drl score`` of the study's baseline on the out-of-context test, as a Ray job; its JSON."""
+    model = next((out / "stages" / "pretrain" / "baseline").glob("*/model.pt"))
+    job = submit_job(client, f"python -m pipelines.cli score --model r3d18 --checkpoint {model} "
+                     f"--data {out / 'shards' / 'synth_source'} --split test_out_of_context "
+                     f"--config {out / 'config.yaml'} --output-dir {work} --json")
+    deadline = time.time() + 600
+    while not client.get_job_status(job).is_terminal() and time.time() < deadline:
+        time.sleep(0.5)
+    logs = client.get_job_logs(job)
+    assert str(client.get_job_status(job).value) == "SUCCEEDED", logs[-3000:]
+    assert "[score] probes [" in logs  # the progress bar
+    return json.loads(next(line for line in logs.splitlines() if line.startswith('{"model"')))
 
 
 def kill_one_train_worker(raylet: int, killed: list[int]) -> None:
@@ -84,6 +99,30 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
             assert 0 <= few["fewshot/5way1shot/acc"] <= 1 and math.isfinite(few["fewshot/5way1shot/ci95"])
         assert runs[f"pretrain/{model}"].data.params["optim.epochs"] in ("1", "2")
     assert "train/loss" in runs["pretrain/baseline"].data.metrics
+    outcomes = {m: runs[f"pretrain/{m}"].data.metrics for m in MODELS}  # each model's outcome on its own run
+    keys = {k for k in outcomes["baseline"] if k.startswith(OUTCOME_PREFIXES)}
+    assert {"ds/kl_out_of_context", "eval/acc1_out_of_context", "linear_probe/synth_paths/acc1",
+            "finetune/synth_tempo/acc1", "fewshot/synth_paths/5way1shot/acc"} <= keys
+    for model in MODELS:
+        assert {k for k in outcomes[model] if k.startswith(OUTCOME_PREFIXES)} == keys, model
+        assert outcomes[model]["ds/kl_out_of_context"] == runs[f"dynamic_score/{model}"].data.metrics[
+            "ds/kl_out_of_context"]
+        assert runs[f"pretrain/{model}"].data.tags["drl.model"] == model
+    assert outcomes["static_inputs"]["train/loss"] != runs["dynamic_score/static_inputs"].data.metrics["train/loss"]
+    report = (out / "report" / "report.md").read_text()
+    assert report.startswith("# Study report\n\n## Verdict") and "- **Alg. 3: static inputs**:" in report
+    assert (out / "report" / "ds_vs_accuracy.png").stat().st_size > 1000
+
+    score = drl_score(client, out, tmp_path / "score")  # `drl score` on the baseline: the stage's own DS
+    assert score["ds"] == pytest.approx(runs["dynamic_score/baseline"].data.metrics["ds/kl_out_of_context"],
+                                        rel=1e-6, abs=1e-7)
+    assert score["agreement"] == runs["dynamic_score/baseline"].data.metrics["ds/agreement_out_of_context"]
+    assert score["acc1"] == runs["evaluate/baseline"].data.metrics["eval/acc1_out_of_context"]
+    assert score["freeze_kl"] == pytest.approx(
+        runs["evaluate/baseline"].data.metrics["probe/freeze_kl_out_of_context"], rel=1e-5, abs=1e-6)
+    stage = json.loads(next((out / "stages" / "dynamic_score" / "baseline").glob("*/result.json")).read_text())
+    per_class = stage["outputs"]["eval"]["out_of_context"]["per_class"]
+    assert score["per_class"] == pytest.approx(per_class, rel=1e-6, abs=1e-7) and len(per_class) == 10
     assert runs["decode/synth_source/train"].data.metrics["decoded"] > 0
     tags = parents[0].data.tags
     assert "--smoke" in tags["drl.command"] and tags["drl.machine"].startswith("Ray cluster of 2 CPUs")
@@ -107,7 +146,7 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     second = parents[-1]
     assert second.data.metrics["stages_trained"] == 0
     rerun = {r.info.run_name: r for r in children[second.info.run_id]}
-    trained = [n for n, r in rerun.items() if n.split("/")[0] in ("pretrain", "dynamic_score", "finetune")
+    trained = [n for n, r in rerun.items() if n.split("/")[0] in ("static_pretrain", "pretrain", "dynamic_score", "finetune")
                and r.data.tags.get("drl.cached") != "true"]
     assert trained == [] and len(rerun) == len(runs)
 

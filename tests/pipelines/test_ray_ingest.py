@@ -65,3 +65,31 @@ def test_a_training_clip_is_the_drawn_window_and_crop_of_the_row(tmp_path, make_
                  if np.array_equal(frames[s:s + 4, t:t + 16, l:l + 16], clip)]
         assert found, "the clip is not a crop of its window"
     assert torch.equal(batch["jitter"], torch.tensor([[1.0, 1.0, 1.0, 0.0]] * 2))
+
+
+def test_the_idle_backoff_sleeps_only_while_no_sampling_task_runs(monkeypatch):
+    """Ray Data's scheduling loop spins when every task is done and the trainer has not taken the
+    outputs yet; the callback sleeps then (1 ms, doubling to 50 ms) and never while a task runs."""
+    import types
+
+    from pipelines.data import ray_ingest
+
+    slept: list[float] = []
+    monkeypatch.setattr(ray_ingest.time, "sleep", slept.append)
+    callback = ray_ingest.idle_backoff_class()()
+    class Operator:
+        active = 0
+
+        def num_active_tasks(self) -> int:
+            return self.active
+
+    op = Operator()
+    executor = types.SimpleNamespace(_topology={op: None})
+    for _ in range(8):
+        callback.on_execution_step(executor)
+    assert slept == [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.05, 0.05]
+    op.active = 1
+    callback.on_execution_step(executor)
+    op.active = 0
+    callback.on_execution_step(executor)
+    assert slept[-1] == 0.001 and len(slept) == 9

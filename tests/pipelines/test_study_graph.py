@@ -28,8 +28,8 @@ def test_default_study_has_every_stage_in_order():
         for d in ("synth_paths", "synth_tempo"):
             assert f"finetune/{m}/{d}" in names and f"linear_probe/{m}/{d}" in names
             assert f"fewshot/{m}/{d}" in names
-    assert len([n for n in names if n.startswith("decode/")]) == 7  # few-shot reuses the downstream test splits
-    assert specs[-1].name == "report" and len(specs[-1].deps) == 5 + 5 + 5 + 10 + 10 + 10
+    assert len([n for n in names if n.startswith("decode/")]) == 9  # few-shot reuses the downstream test splits; 2 static
+    assert specs[-1].name == "report" and len(specs[-1].deps) == 1 + 5 + 5 + 5 + 10 + 10 + 10
 
 
 def test_kinetics_study_scores_mimetics_with_its_head_and_runs_fewshot_on_held_out_datasets():
@@ -156,3 +156,49 @@ def test_table_1_from_scratch_configs(dataset):
     assert cfg.pretrain.model.checkpoint == "" and cfg.data.source.reader == dataset and not cfg.data.downstream
     assert cfg.drl.optim.epochs == 25 and cfg.drl.optim.freeze_bn
     validate(build_study(cfg))
+
+
+def test_the_spatial_models_start_from_the_static_task_on_the_builtin_benchmark():
+    names = by_name(build_study(StudyConfig()))
+    # the student and Alg. 1/2's spatial model share one architecture, so one pretraining serves both
+    assert [n for n in names if n.startswith("static_pretrain/")] == ["static_pretrain/r2d10-w8"]
+    assert "decode/synth_static/train" in names and "decode/synth_static/test" in names
+    assert ("spatial_init", "static_pretrain/r2d10-w8") in names["dynamic_score/baseline"].deps
+    for alg in ("adversarial", "spatial_adversary"):
+        assert ("spatial_init", "static_pretrain/r2d10-w8") in names[f"pretrain/{alg}"].deps
+    for stage in ("pretrain/static_inputs", "pretrain/continued", "pretrain/baseline", "finetune/baseline/synth_paths"):
+        assert all(role != "spatial_init" for role, _ in names[stage].deps)
+    job = names["static_pretrain/r2d10-w8"].config
+    assert job.model.name == "r2d10" and job.model.dropout == 0 and dict(job.eval_splits) == {"test": "test"}
+    assert job.optim == StudyConfig().spatial_init.optim
+
+    scratch = by_name(build_study(load_config(StudyConfig, None, {"spatial_init.mode": "from_scratch"})))
+    assert not any(n.startswith("static_pretrain/") or "synth_static" in n for n in scratch)
+    own = by_name(build_study(load_config(StudyConfig, None, {"dynamic_score.spatial.checkpoint": "/w/r2d10.pt"})))
+    assert "static_pretrain/r2d10-w8" in own  # Alg. 1/2's spatial model still starts from it
+    two = by_name(build_study(load_config(StudyConfig, None, {"algorithm.spatial.name": "r2d18"})))
+    assert [n for n in two if n.startswith("static_pretrain/")] == ["static_pretrain/r2d10-w8",
+                                                                  "static_pretrain/r2d18-w8"]
+    assert all(role != "spatial_init" for role, _ in own["dynamic_score/baseline"].deps)
+    k400 = by_name(build_study(load_config(StudyConfig, REPO / "pipelines" / "configs" / "drl_r3d18_k400_1x16_100e.yaml")))
+    assert not any(n.startswith("static_pretrain/") or "synth_static" in n for n in k400)
+
+
+def test_binding_puts_the_static_model_in_the_spatial_models_checkpoint():
+    from pipelines.stages.base import StageResult
+    from pipelines.stages.train import bind
+
+    names = by_name(build_study(StudyConfig()))
+
+    def bound(stage: str):
+        spec = names[stage]
+        return bind(spec.config, {role: StageResult(dep, "k", "/d", {"path": f"/split/{dep}", "model": f"/m/{dep}.pt"})
+                                  for role, dep in spec.deps})
+
+    distill = bound("dynamic_score/baseline")
+    assert distill.model.checkpoint == "/m/static_pretrain/r2d10-w8.pt" and distill.spatial_init == ""
+    assert distill.teacher == "/m/pretrain/baseline.pt"
+    adversarial = bound("pretrain/adversarial")
+    assert adversarial.algorithm.spatial.checkpoint == "/m/static_pretrain/r2d10-w8.pt"
+    assert adversarial.model.checkpoint == "" and adversarial.init == "/m/pretrain/baseline.pt"
+    assert bound("pretrain/static_inputs").algorithm.spatial.checkpoint == ""

@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 
 from pipelines.config.schema import BenchmarkConfig
-from pipelines.synthetic.generate import (CSV_HEADER, SOURCE, generate_benchmark, plan_benchmark,
-                                          render_video)
+from pipelines.synthetic.generate import (CSV_HEADER, SOURCE, STATIC, generate_benchmark, plan_benchmark,
+                                          render_video, static_classes)
+from pipelines.synthetic.render import SHAPES
 from pipelines.synthetic.motions import DOWNSTREAM_CLASSES, SOURCE_CLASSES
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = BenchmarkConfig(source_train_per_class=2, source_test_per_class=1, downstream_train_per_class=1,
-                       downstream_test_per_class=1, size=32, duration=(1.1, 1.2))
+                       downstream_test_per_class=1, static_train_per_class=1, static_test_per_class=1, size=32,
+                       duration=(1.1, 1.2))
 
 
 def _digest(root):
@@ -33,7 +35,9 @@ def tiny_bench(tmp_path_factory):
 
 
 def test_layout_is_kinetics(tiny_bench):
-    assert set(tiny_bench.datasets) == {SOURCE, *DOWNSTREAM_CLASSES}
+    assert set(tiny_bench.datasets) == {SOURCE, *DOWNSTREAM_CLASSES, STATIC}
+    assert tiny_bench.datasets[STATIC] == ("train", "test")
+    assert (tiny_bench.annotations(STATIC) / "label_map.txt").read_text().splitlines() == list(static_classes())
     assert tiny_bench.datasets[SOURCE] == ("train", "test_in_context", "test_out_of_context")
     ann = tiny_bench.annotations(SOURCE)
     labels = (ann / "label_map.txt").read_text().splitlines()
@@ -99,3 +103,25 @@ def test_classes_differ_in_motion_not_in_appearance():
     frames = render_video(plans[0], 32)
     assert frames.shape[1:] == (32, 32, 3) and frames.shape[0] == plans[0].num_frames
     assert (frames[0] != frames[-1]).any()  # the object moved
+
+
+def test_the_static_task_is_labelled_by_scene_and_shape_and_lies_outside_every_split():
+    """The spatial models' pretraining task: each label is a scene and a shape, both visible in
+    one frame; the object moves as a random source class, whatever the label."""
+    plans = plan_benchmark(BenchmarkConfig(static_train_per_class=4, static_test_per_class=1))
+    static = [p for p in plans if p.dataset == STATIC]
+    classes = static_classes()
+    assert len(classes) == 12 * len(SHAPES) == 60 and len(static) == 60 * 5
+    for p in static:
+        scene, shape = p.label.split(" ")
+        assert int(scene[len("scene"):]) == p.scene and shape == p.shape and classes[p.label_index] == p.label
+        assert p.motion in SOURCE_CLASSES
+    motions = Counter(p.motion for p in static)
+    assert len(motions) == len(SOURCE_CLASSES) and max(motions.values()) < 3 * min(motions.values())
+    others = {p.youtube_id for p in plans if p.dataset != STATIC}
+    assert not others & {p.youtube_id for p in static}
+    # the source, downstream and their videos are those of a benchmark without the static task
+    before = [p for p in plan_benchmark(BenchmarkConfig(static_train_per_class=1)) if p.dataset != STATIC]
+    assert before == [p for p in plans if p.dataset != STATIC]
+    frames = render_video(static[0], 32)
+    assert frames.shape[1:] == (32, 32, 3) and frames.dtype.name == "uint8"

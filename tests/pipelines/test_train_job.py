@@ -75,3 +75,68 @@ def test_running_a_finished_job_again_resumes_instead_of_retraining(ray_local, t
     first = run_train_job(job(split, 2), tmp_path / "stage", ResourcesConfig())
     again = run_train_job(job(split, 2), tmp_path / "stage", ResourcesConfig())
     assert again["history"] == first["history"]  # restored from the checkpoint; no epoch re-run
+
+
+def test_a_stage_that_runs_alone_takes_the_clusters_cpus_on_cpu_only():
+    from pipelines.train.launcher import solo_resources
+
+    base = ResourcesConfig(cpus_per_worker=0.75, data_cpus=0.25, ingest="ray_data")
+    assert solo_resources(base, [{"CPU": 2.0}]).cpus_per_worker == 1.75  # 2 CPUs less the data task
+    two = ResourcesConfig(num_workers=2, cpus_per_worker=0.75, data_cpus=0.5, data_tasks=2)
+    assert solo_resources(two, [{"CPU": 4.0}, {"CPU": 2.0}]).cpus_per_worker == 2.0  # 6 / 2 − 2 × 0.5
+    assert solo_resources(base, [{"CPU": 16.0}, {"CPU": 2.0}]).cpus_per_worker == 15.75  # at most one node's
+    assert solo_resources(base, [{"CPU": 0.5}]).cpus_per_worker == 0.75  # never less than configured
+    in_worker = ResourcesConfig(cpus_per_worker=0.6)  # the CPU default: clips cut in the worker, no task
+    assert solo_resources(in_worker, [{"CPU": 2.0}]).cpus_per_worker == 2.0
+    assert in_worker.training_slots({"CPU": 2.0}) == 3 and base.training_slots({"CPU": 2.0}) == 2
+    gpu = ResourcesConfig(use_gpu=True, cpus_per_worker=4.0)
+    assert solo_resources(gpu, [{"CPU": 64.0, "GPU": 8.0}]) == gpu  # GPU stages keep theirs
+
+
+def test_a_spatial_model_starts_from_a_static_task_model_file_less_its_head(tmp_path):
+    import dataclasses
+
+    import torch
+
+    from drl_core.models import build_model
+    from pipelines.train.loop import build_job_algorithm
+    from pipelines.train.model_file import save_model
+
+    static_cfg = ModelConfig(name="r2d10", dropout=0.0)
+    static = build_model(static_cfg, 60)
+    save_model(tmp_path / "static.pt", static, static_cfg, tuple(f"s{i}" for i in range(60)))
+    teacher_cfg, classes = ModelConfig(name="r3d10"), ("a", "b", "c", "d")
+    save_model(tmp_path / "teacher.pt", build_model(teacher_cfg, 4), teacher_cfg, classes)
+    start = dataclasses.replace(static_cfg, checkpoint=str(tmp_path / "static.pt"))
+    job = TrainJob("distill", "unused", start, OptimConfig(), ClipConfig(), teacher=str(tmp_path / "teacher.pt"))
+    _, student = build_job_algorithm(job, classes)
+    for key, value in static.state_dict().items():
+        if not key.startswith("fc."):
+            torch.testing.assert_close(student.state_dict()[key], value, rtol=0, atol=0)
+    assert student.fc.out_features == 4
+    adversarial = TrainJob("classify", "unused", teacher_cfg, OptimConfig(), ClipConfig(),
+                           AlgorithmConfig(name="adversarial", spatial=start))
+    algo, _ = build_job_algorithm(adversarial, classes)
+    torch.testing.assert_close(algo.spatial.backbone.stem[0].weight, static.backbone.stem[0].weight, rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_both_ingests_train_the_same_weights(ray_local, tmp_path, make_split):
+    """``resources.ingest``: clips streamed by Ray Data tasks, or cut inside the one worker, give
+    the same batches in the same order, so the same model to the last bit."""
+    import torch
+
+    split = make_split(tmp_path / "train", videos_per_class=5, files=2)
+    models = {}
+    for ingest in ("ray_data", "worker"):
+        out = run_train_job(job(split, 2, ingest=ingest), tmp_path / ingest, ResourcesConfig())
+        models[ingest] = (load_model(tmp_path / ingest / "model.pt")[0].state_dict(),
+                          [row["train/loss"] for row in out["history"]])
+    (a, loss_a), (b, loss_b) = models["ray_data"], models["worker"]
+    assert loss_a == loss_b
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    assert ResourcesConfig().ingest_mode() == "worker" and ResourcesConfig(use_gpu=True).ingest_mode() == "ray_data"
+    assert ResourcesConfig(num_workers=2).ingest_mode() == "ray_data"
+    with pytest.raises(ValueError, match="ingest"):
+        ResourcesConfig(num_workers=2, ingest="worker")
