@@ -47,10 +47,11 @@ def main(argv: list[str] | None = None) -> None:
     per_class = max(1, args.videos // 10)
     bench_cfg = dataclasses.replace(BenchmarkConfig(), size=args.size, duration=(3.0, 4.0),
                                     source_train_per_class=per_class, source_test_per_class=1,
-                                    downstream_train_per_class=1, downstream_test_per_class=1)
+                                    downstream_train_per_class=1, downstream_test_per_class=1,
+                                    static_train_per_class=1, static_test_per_class=1)
     bench = generate_benchmark(bench_cfg, work / "bench")
     records = read_kinetics(bench.videos(SOURCE), bench.annotations(SOURCE), "train").records
-    cfg = DecodeConfig(short_side=64, frame_format="jpeg", videos_per_task=16)
+    cfg = DecodeConfig(short_side=64, frame_format="jpeg")  # the stage's own batching (32 videos per task)
     start_local_ray(args.cpus)
     run(cfg, DecodeInputs("warmup", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)),
                           str(work / "warmup")))  # start Ray workers once, as a long study has them

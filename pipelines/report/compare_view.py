@@ -86,7 +86,7 @@ def start_ui(store: Path, port: int) -> subprocess.Popen:
 def render_page(chrome: str, url: str, screenshot: Path, budget_ms: int = 20000) -> str:
     """The page's DOM after the browser ran its scripts for ``budget_ms``; a screenshot too."""
     flags = [chrome, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             "--window-size=1600,3000", f"--virtual-time-budget={budget_ms}"]
+             "--window-size=2400,2600", f"--virtual-time-budget={budget_ms}"]
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(flags + [f"--screenshot={screenshot}", url], check=True, capture_output=True, timeout=180)
     return subprocess.run(flags + ["--dump-dom", url], check=True, capture_output=True, text=True,

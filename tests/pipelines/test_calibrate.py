@@ -38,6 +38,8 @@ def test_drl_calibrate_study_exits_as_its_table_says(tmp_path):
     """On a CI-sized benchmark (a 1-epoch baseline), whatever the numbers: the exit status is 0
     exactly when both conditions the table prints are met, and the measurement is cached."""
     sets = ["benchmark.source_train_per_class=6", "benchmark.source_test_per_class=3", "pretrain.optim.epochs=1",
+            "benchmark.downstream_train_per_class=1", "benchmark.downstream_test_per_class=1",
+            "benchmark.static_train_per_class=1", "benchmark.static_test_per_class=1",
             "pretrain.clip.test_clips=1"]
     cmd = [str(Path(sys.executable).parent / "drl"), "calibrate", "--study", "--output-dir", str(tmp_path / "cal"),
            "--write-doc", str(tmp_path / "regime.md")] + [a for s in sets for a in ("--set", s)]
