@@ -176,7 +176,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--config", help="study YAML: its dynamic_score, pretrain.clip, decode and resources blocks")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config value (repeatable)")
     p.add_argument("--output-dir", default="~/drl-score", help="where the distillation (and decoding) is written")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--json", action="store_true", help="print the result as one line of JSON")
     return p.parse_args(argv)
 
 
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError, FileNotFoundError) as err:
         print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=1) if args.json else render(result))
+    print(json.dumps(result) if args.json else render(result))  # --json: one line, for pipes and logs
     return 0
 
 
