@@ -3,8 +3,8 @@
 ``drl score --model NAME [--checkpoint FILE] --data DIR --split SPLIT [--train-split train]``
 
 The score is the study's own dynamic-score stage, run alone: a spatial model (the config's
-``dynamic_score`` block) is distilled from the model on ``--train-split`` through the same
-Ray Train job, then both are compared on ``--split``. It prints the DS (mean KL, nats), the
+``dynamic_score`` block, started from ``--spatial-checkpoint`` if given) is distilled from the
+model on ``--train-split`` through the same Ray Train job, then both are compared on ``--split``. It prints the DS (mean KL, nats), the
 agreement, the model's accuracy where the split's classes are the model's, the frozen-frame and
 shuffled-frame probes, and the DS of every class; ``--json`` prints the same as JSON.
 
@@ -120,7 +120,12 @@ def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
 
         clip = dataclasses.replace(clip, mean=IMAGENET_MEAN, std=IMAGENET_STD)
     ds = cfg.dynamic_score
-    job = TrainJob("distill", str(train_dir), ds.spatial, ds.optim, clip, AlgorithmConfig(temperature=ds.temperature),
+    spatial = ds.spatial
+    if args.spatial_checkpoint:
+        if not Path(args.spatial_checkpoint).is_file():
+            raise ValueError(f"--spatial-checkpoint {args.spatial_checkpoint}: no such file")
+        spatial = dataclasses.replace(spatial, checkpoint=args.spatial_checkpoint)
+    job = TrainJob("distill", str(train_dir), spatial, ds.optim, clip, AlgorithmConfig(temperature=ds.temperature),
                    eval_splits=(("split", str(split_dir)),), teacher=str(teacher), seed=cfg.seed,
                    label="score", **job_resources(cfg.resources))
     print(f"[score] {what}: distilling {ds.spatial.name} on {train_dir} for {ds.optim.epochs} epoch(s)",
@@ -174,6 +179,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dataset", help="--data is this reader's dataset root: decode the splits first")
     p.add_argument("--annotations", help="with --dataset: folder of the annotation files (default: --data)")
     p.add_argument("--config", help="study YAML: its dynamic_score, pretrain.clip, decode and resources blocks")
+    p.add_argument("--spatial-checkpoint", help="start the distilled spatial model from this file (default: the "
+                   "config's dynamic_score.spatial.checkpoint); a study on the built-in benchmark starts it from "
+                   "its stages/static_pretrain/<arch>/<key>/model.pt")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config value (repeatable)")
     p.add_argument("--output-dir", default="~/drl-score", help="where the distillation (and decoding) is written")
     p.add_argument("--json", action="store_true", help="print the result as one line of JSON")
