@@ -47,7 +47,7 @@ def test_drl_calibrate_study_exits_as_its_table_says(tmp_path):
     assert out.returncode in (0, 1), out.stderr[-3000:]
     doc = (tmp_path / "regime.md").read_text()
     assert doc.startswith("# The study's regime (its own baseline)")
-    met = re.findall(r"^\| default bias: .* \| ([0-9.]+) \| ([0-9.]+) \| (yes|\*\*no\*\*) \|$", doc, re.M)
+    met = re.findall(r"^\| default bias: .* \| (-?[0-9.]+) \| ([0-9.]+) \| (yes|\*\*no\*\*) \|$", doc, re.M)
     assert len(met) == 2 and "unbiased" not in doc
     for measured, threshold, ok in met:
         assert (float(measured) >= float(threshold)) == (ok == "yes")
