@@ -7,6 +7,7 @@ logits and features are kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -58,9 +59,12 @@ def distilled_score(teacher: nn.Module, student: nn.Module, split_dir: str | Pat
 
 
 def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch_size: int,
-                device: torch.device) -> dict:
-    """Accuracy and the frozen-frame and shuffled-frame KL probes of ``model`` on one split."""
+                device: torch.device, wrap: Callable[[Iterable[dict]], Iterable[dict]] | None = None) -> dict:
+    """Accuracy and the frozen-frame and shuffled-frame KL probes of ``model`` on one split.
+
+    ``wrap`` wraps the split's loader, which is read three times (``drl score``'s progress bar)."""
     loader, classes = test_loader(split_dir, clip, batch_size)
+    loader = wrap(loader) if wrap else loader
     model = model.to(device)
     clean = predict(model, loader, device, inputs=inputs(clip))
     out = {"acc1": clean.accuracy}

@@ -24,6 +24,7 @@ from pipelines.config.loader import ConfigError, load_config, save_config, to_di
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.report.table import outcome_metrics  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
+from pipelines import names  # noqa: E402
 from pipelines.names import BASELINE, CONTINUED  # noqa: E402
 from pipelines.study_graph import build_study  # noqa: E402
 
@@ -82,7 +83,7 @@ def stage_table(results: dict) -> str:
     lines += [f"{r.name:{width}s}  {'reused' if r.cached else 'ran':7s}  {r.seconds:7.1f}" for r in rows]
     kinds: dict[str, float] = {}
     for r in rows:
-        kinds[r.name.split("/")[0]] = kinds.get(r.name.split("/")[0], 0.0) + r.seconds
+        kinds[names.kind(r.name)] = kinds.get(names.kind(r.name), 0.0) + r.seconds
     lines.append("per kind: " + ", ".join(f"{k} {v:.0f} s" for k, v in kinds.items()))
     return "\n".join(lines)
 
@@ -93,8 +94,8 @@ def log_model_outcomes(tracker, runner: StudyRunner, results: dict) -> None:
     side by side."""
     import ray
 
-    for model, row in results["report"].outputs["rows"].items():
-        run_id = runner.run_ids.get(f"pretrain/{model}")
+    for model, row in results[names.REPORT].outputs["rows"].items():
+        run_id = runner.run_ids.get(names.pretrain_stage(model))
         if run_id is not None:
             ray.get(tracker.log_metrics.remote(run_id, outcome_metrics(row), 0))
             role = {BASELINE: "baseline", CONTINUED: "control"}.get(model, "drl")
@@ -134,8 +135,7 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     seconds = time.perf_counter() - start
     log_model_outcomes(tracker, runner, results)
     print("\n" + stage_table(results), flush=True)
-    trained = sum(1 for r in results.values() if not r.cached and r.name.split("/")[0] in
-                  ("static_pretrain", "pretrain", "dynamic_score", "finetune"))
+    trained = sum(1 for r in results.values() if not r.cached and names.kind(r.name) in names.TRAINING_KINDS)
     ray.get(tracker.log_metrics.remote(parent, {"study_seconds": seconds, "stages_trained": trained}, 0))
     ray.get(tracker.log_artifact.remote(parent, str(out / "report"), "report"))
     ray.get(tracker.end_run.remote(parent, "FINISHED"))

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig
 from drl_core.names import MODEL_NAMES
@@ -45,59 +46,70 @@ def find_split(data: Path, split: str) -> Path:
     return done[-1]
 
 
-def teacher_file(name: str, checkpoint: str, classes: tuple[str, ...], out: Path) -> tuple[Path, bool, str]:
-    """The model to score as a model file of this project: (path, ImageNet weights?, what it is).
+@dataclasses.dataclass(frozen=True)
+class Teacher:
+    """The model to score: its file (read by the distillation's worker), the model itself (for
+    the probes), the classes its head knows, whether it holds ImageNet weights, and what it is."""
+
+    path: Path
+    model: Any
+    classes: tuple[str, ...]
+    imagenet: bool
+    what: str
+
+
+def teacher_file(name: str, checkpoint: str, classes: tuple[str, ...], out: Path) -> Teacher:
+    """The model to score, as a model file of this project (the checkpoint is read once).
 
     A project file is used as it is (its architecture must be ``name``); a torchvision ResNet is
     loaded head and all into ``name`` at the file's width; no checkpoint gives ``name`` at the
     default width with random weights and ``classes`` (a floor to compare with)."""
     from drl_core.models import build_model
-    from drl_core.models.checkpoints import load_checkpoint, torchvision_width
+    from drl_core.models.checkpoints import load_checkpoint, read_file, torchvision_width
     from pipelines.train.model_file import load_model, save_model
 
-    if checkpoint and not Path(checkpoint).is_file():
+    if not checkpoint:
+        cfg = ModelConfig(name=name)
+        model = build_model(cfg, len(classes))
+        out.mkdir(parents=True, exist_ok=True)
+        save_model(out / "teacher.pt", model, cfg, classes)
+        return Teacher(out / "teacher.pt", model, classes, False, f"{name}, random weights (no --checkpoint)")
+    if not Path(checkpoint).is_file():
         raise ValueError(f"--checkpoint {checkpoint}: no such file")
-    width = torchvision_width(checkpoint) if checkpoint else None
-    if checkpoint and width is None:
-        _, cfg, _ = load_model(checkpoint)
+    try:
+        payload = read_file(checkpoint)
+    except Exception as err:  # torch.load raises many kinds on a file that is not a model
+        raise ValueError(f"{checkpoint}: not a model file of this project nor a torchvision ResNet "
+                         f"({str(err).splitlines()[0]})") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"{checkpoint}: not a model file of this project nor a torchvision ResNet")
+    width = torchvision_width(payload)
+    if width is None:
+        model, cfg, model_classes = load_model(checkpoint, payload)
         if cfg.name != name:
             raise ValueError(f"{checkpoint}: holds a {cfg.name} model, not {name}")
-        return Path(checkpoint), False, f"{checkpoint} ({cfg.name}, width {cfg.width})"
-    if width is not None:
-        if not name.startswith(("r2d", "tsm")):
-            raise ValueError(f"{checkpoint}: a torchvision ImageNet ResNet fits R2D and TSM models, not {name}")
-        cfg = ModelConfig(name=name, width=width, stem_pool=True, dropout=0.0)
-        model = build_model(cfg, len(IMAGENET_CLASSES))
-        load_checkpoint(model, checkpoint, name, width, keep_head=True)
-        classes, what = IMAGENET_CLASSES, f"{checkpoint} (torchvision ImageNet ResNet in {name}, width {width})"
-    else:
-        cfg = ModelConfig(name=name)
-        model, what = build_model(cfg, len(classes)), f"{name}, random weights (no --checkpoint)"
+        return Teacher(Path(checkpoint), model, model_classes, False, f"{checkpoint} ({cfg.name}, width {cfg.width})")
+    if not name.startswith(("r2d", "tsm")):
+        raise ValueError(f"{checkpoint}: a torchvision ImageNet ResNet fits R2D and TSM models, not {name}")
+    cfg = ModelConfig(name=name, width=width, stem_pool=True, dropout=0.0)
+    model = build_model(cfg, len(IMAGENET_CLASSES))
+    load_checkpoint(model, checkpoint, name, width, keep_head=True, payload=payload)
     out.mkdir(parents=True, exist_ok=True)
-    save_model(out / "teacher.pt", model, cfg, classes)
-    return out / "teacher.pt", width is not None, what
+    save_model(out / "teacher.pt", model, cfg, IMAGENET_CLASSES)
+    return Teacher(out / "teacher.pt", model, IMAGENET_CLASSES, True,
+                   f"{checkpoint} (torchvision ImageNet ResNet in {name}, width {width})")
 
 
-def probes(model_path: Path, split_dir: Path, clip: ClipConfig, batch_size: int) -> dict:
-    """The model's accuracy (if its classes are the split's) and its frozen- and shuffled-frame
-    KLs on ``split_dir``, with a progress bar."""
-    from drl_core.metrics.dynamic_score import static_probe
-    from drl_core.engine import predict
-    from pipelines.data.shards import open_split
-    from pipelines.evaluation import device, inputs, test_loader
+def probes(teacher: Teacher, split_dir: Path, classes: tuple[str, ...], videos: int, clip: ClipConfig,
+           batch_size: int) -> dict:
+    """:func:`pipelines.evaluation.probe_split` with a progress bar; no accuracy unless the
+    split's ``classes`` are the model's."""
+    from pipelines.evaluation import device, probe_split
     from pipelines.terminal import Bar, Counted
-    from pipelines.train.model_file import load_model
 
-    model, _, model_classes = load_model(model_path)
-    loader, classes = test_loader(split_dir, clip, batch_size)
-    bar = Bar("[score] probes", 3 * len(open_split(split_dir)))
-    counted, dev = Counted(loader, bar), device()
-    model = model.to(dev)
-    clean = predict(model, counted, dev, inputs=inputs(clip))
-    out = {"acc1": clean.accuracy if tuple(model_classes) == tuple(classes) else None}
-    for mode in ("freeze", "shuffle"):
-        out[f"{mode}_kl"] = static_probe(model, counted, mode, dev, clean=clean, inputs=inputs(clip)).kl
-    return out
+    bar = Bar("[score] probes", 3 * videos)
+    out = probe_split(teacher.model, split_dir, clip, batch_size, device(), wrap=lambda loader: Counted(loader, bar))
+    return {**out, "acc1": out["acc1"] if tuple(teacher.classes) == tuple(classes) else None}
 
 
 def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
@@ -112,10 +124,10 @@ def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
     if args.dataset:
         data = decode_dataset(args, cfg, data, out)
     split_dir, train_dir = find_split(data, args.split), find_split(data, args.train_split)
-    classes = open_split(train_dir).classes
-    teacher, imagenet, what = teacher_file(args.model, args.checkpoint or "", classes, out)
+    split = open_split(split_dir)
+    teacher = teacher_file(args.model, args.checkpoint or "", open_split(train_dir).classes, out)
     clip = cfg.pretrain.clip
-    if imagenet:
+    if teacher.imagenet:
         from drl_core.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD
 
         clip = dataclasses.replace(clip, mean=IMAGENET_MEAN, std=IMAGENET_STD)
@@ -126,14 +138,14 @@ def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
             raise ValueError(f"--spatial-checkpoint {args.spatial_checkpoint}: no such file")
         spatial = dataclasses.replace(spatial, checkpoint=args.spatial_checkpoint)
     job = TrainJob("distill", str(train_dir), spatial, ds.optim, clip, AlgorithmConfig(temperature=ds.temperature),
-                   eval_splits=(("split", str(split_dir)),), teacher=str(teacher), seed=cfg.seed,
+                   eval_splits=(("split", str(split_dir)),), teacher=str(teacher.path), seed=cfg.seed,
                    label="score", **job_resources(cfg.resources))
-    print(f"[score] {what}: distilling {ds.spatial.name} on {train_dir} for {ds.optim.epochs} epoch(s)",
+    print(f"[score] {teacher.what}: distilling {ds.spatial.name} on {train_dir} for {ds.optim.epochs} epoch(s)",
           file=sys.stderr, flush=True)
     init_ray()
     result = run_train_job(job, out / "distill", cfg.resources)["eval"]["split"]
-    probe = probes(teacher, split_dir, clip, cfg.resources.eval_batch_size)
-    return {"model": what, "split": str(split_dir), "videos": len(open_split(split_dir)),
+    probe = probes(teacher, split_dir, split.classes, len(split), clip, cfg.resources.eval_batch_size)
+    return {"model": teacher.what, "split": str(split_dir), "videos": len(split),
             "ds": result["kl"], "agreement": result["agreement"], "acc1": probe["acc1"],
             "freeze_kl": probe["freeze_kl"], "shuffle_kl": probe["shuffle_kl"], "per_class": result["per_class"],
             "student": str(out / "distill" / "model.pt")}

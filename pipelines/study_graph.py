@@ -11,6 +11,7 @@ import dataclasses
 
 from drl_core.config import AlgorithmConfig, ModelConfig
 from pipelines.config.schema import SYNTHETIC, DatasetConfig, ResourcesConfig, StudyConfig
+from pipelines import names
 from pipelines.names import BASELINE, CONTINUED
 from pipelines.stages.base import StageSpec
 from pipelines.stages.decode import DecodeStage
@@ -27,7 +28,7 @@ SPATIAL_ALGORITHMS = ("adversarial", "spatial_adversary")  # the DRL algorithms 
 
 
 def decode_name(ds: DatasetConfig, split: str) -> str:
-    return f"decode/{ds.name}/{split}"
+    return names.decode_stage(ds.name, split)
 
 
 def source_tests(cfg: StudyConfig) -> tuple[tuple[str, str], ...]:
@@ -49,7 +50,7 @@ def decoded_splits(cfg: StudyConfig) -> dict[str, tuple[DatasetConfig, str]]:
 
 def static_name(model: ModelConfig) -> str:
     """The stage that pretrains the spatial architecture ``model`` on the static task."""
-    return f"static_pretrain/{model.name}-w{model.width}" + ("-pool" if model.stem_pool else "")
+    return names.static_stage(f"{model.name}-w{model.width}" + ("-pool" if model.stem_pool else ""))
 
 
 def static_models(cfg: StudyConfig) -> dict[str, ModelConfig]:
@@ -84,8 +85,8 @@ def data_stages(cfg: StudyConfig) -> list[StageSpec]:
     specs = []
     deps: tuple = ()
     if cfg.data.synthetic:
-        specs.append(StageSpec("generate", "generate", cfg.benchmark, resources={"num_cpus": 1}))
-        deps = (("benchmark", "generate"),)
+        specs.append(StageSpec(names.GENERATE, "generate", cfg.benchmark, resources={"num_cpus": 1}))
+        deps = (("benchmark", names.GENERATE),)
     for name, (ds, split) in decoded_splits(cfg).items():
         specs.append(StageSpec(name, "decode", DecodeStage(cfg.decode, ds, split),
                                deps if ds.reader == "synthetic" else (), always_run=True, resources=NO_CPU))
@@ -105,23 +106,25 @@ def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:
     p = cfg.pretrain
     base = TrainJob("classify", "train", p.model, p.optim, p.clip, AlgorithmConfig(name="supervised"), seed=cfg.seed,
                     **job_resources(cfg.resources))
-    # In a second-phase study every other training stage waits for the baseline: it runs alone.
-    specs = [StageSpec(f"pretrain/{BASELINE}", "train",
-                       dataclasses.replace(base, alone=cfg.drl.mode == "second_phase"), train, **TRAIN)]
+    # In a second-phase study every other training stage waits for the baseline: it runs alone,
+    # but for the static-task pretraining, which may run beside it.
+    beside = len(static_models(cfg)) * cfg.resources.cpus_per_worker * cfg.resources.num_workers
+    specs = [StageSpec(names.pretrain_stage(BASELINE), "train",
+                       dataclasses.replace(base, alone=cfg.drl.mode == "second_phase", beside=beside), train, **TRAIN)]
     if cfg.drl.mode == "from_scratch":
         for name in cfg.drl.algorithms:
             job = dataclasses.replace(base, algorithm=dataclasses.replace(cfg.algorithm, name=name))
             job, extra = spatial_start(cfg, job, cfg.algorithm.spatial) if name in SPATIAL_ALGORITHMS else (job, ())
-            specs.append(StageSpec(f"pretrain/{name}", "train", job, train + extra, **TRAIN))
+            specs.append(StageSpec(names.pretrain_stage(name), "train", job, train + extra, **TRAIN))
         return specs
     phase = dataclasses.replace(base, optim=cfg.drl.optim, init="baseline")
-    deps = train + (("baseline", f"pretrain/{BASELINE}"),)
+    deps = train + (("baseline", names.pretrain_stage(BASELINE)),)
     if cfg.drl.control:
-        specs.append(StageSpec(f"pretrain/{CONTINUED}", "train", phase, deps, **TRAIN))
+        specs.append(StageSpec(names.pretrain_stage(CONTINUED), "train", phase, deps, **TRAIN))
     for name in cfg.drl.algorithms:
         job = dataclasses.replace(phase, algorithm=dataclasses.replace(cfg.algorithm, name=name))
         job, extra = spatial_start(cfg, job, cfg.algorithm.spatial) if name in SPATIAL_ALGORITHMS else (job, ())
-        specs.append(StageSpec(f"pretrain/{name}", "train", job, deps + extra, **TRAIN))
+        specs.append(StageSpec(names.pretrain_stage(name), "train", job, deps + extra, **TRAIN))
     return specs
 
 
@@ -133,29 +136,29 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
     test_deps = tuple((name, decode_name(src, split)) for name, split in source_tests(cfg))
     mapped = tuple((d.name, d.name) for d in cfg.data.evaluation)
     mapped_deps = tuple((d.name, decode_name(d, d.test_split)) for d in cfg.data.evaluation)
-    weights = (("model", f"pretrain/{model}"),)
+    weights = (("model", names.pretrain_stage(model)),)
     evaluate = EvaluateStage(cfg.pretrain.clip, res.eval_batch_size, tests, mapped)
-    specs = [StageSpec(f"evaluate/{model}", "evaluate", evaluate, weights + test_deps + mapped_deps,
+    specs = [StageSpec(names.evaluate_stage(model), "evaluate", evaluate, weights + test_deps + mapped_deps,
                        resources=eval_res)]
     ds = cfg.dynamic_score
     distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip,
                        AlgorithmConfig(temperature=ds.temperature), eval_splits=tests,
                        teacher="model", seed=cfg.seed, **job_resources(res))
     distill, extra = spatial_start(cfg, distill, ds.spatial)
-    specs.append(StageSpec(f"dynamic_score/{model}", "train", distill,
+    specs.append(StageSpec(names.ds_stage(model), "train", distill,
                            weights + (("train", decode_name(src, src.train_split)),) + test_deps + extra, **TRAIN))
     for d in cfg.data.downstream:
         splits = (("train", decode_name(d, d.train_split)), ("test", decode_name(d, d.test_split)))
         tune = TrainJob("classify", "train", cfg.pretrain.model, d.finetune or cfg.finetune.optim, cfg.pretrain.clip,
                         AlgorithmConfig(name="supervised"), (("test", "test"),), init="model", reset_head=True,
                         seed=cfg.seed, **job_resources(res))
-        specs.append(StageSpec(f"finetune/{model}/{d.name}", "train", tune, weights + splits, **TRAIN))
+        specs.append(StageSpec(names.finetune_stage(model, d.name), "train", tune, weights + splits, **TRAIN))
         probe = LinearProbeStage(cfg.linear_probe, cfg.pretrain.clip, res.eval_batch_size)
-        specs.append(StageSpec(f"linear_probe/{model}/{d.name}", "linear_probe", probe, weights + splits,
+        specs.append(StageSpec(names.linear_probe_stage(model, d.name), "linear_probe", probe, weights + splits,
                                resources=eval_res))
     for d in cfg.data.fewshot:
         fewshot = FewShotStage(cfg.fewshot, cfg.pretrain.clip, res.eval_batch_size)
-        specs.append(StageSpec(f"fewshot/{model}/{d.name}", "fewshot", fewshot,
+        specs.append(StageSpec(names.fewshot_stage(model, d.name), "fewshot", fewshot,
                                weights + (("test", decode_name(d, d.test_split)),), resources=eval_res))
     return specs
 
@@ -177,5 +180,5 @@ def build_study(cfg: StudyConfig) -> list[StageSpec]:
                          tuple(setting(cfg.fewshot.ways, k) for k in cfg.fewshot.shots),
                          tuple(d.name for d in data.evaluation), cfg.drl.mode == "second_phase")
     deps = tuple((s.name, s.name) for s in specs if s.kind in ("train", "evaluate", "linear_probe", "fewshot"))
-    specs.append(StageSpec("report", "report", report, deps, resources={"num_cpus": 1}))
+    specs.append(StageSpec(names.REPORT, "report", report, deps, resources={"num_cpus": 1}))
     return specs

@@ -32,7 +32,8 @@ from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.driver import interrupt, parse_sets, resolve_output, run_locked  # noqa: E402
 from pipelines.full_study import SMOKE  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
-from pipelines.study_graph import BASELINE, build_study, decoded_splits, static_models  # noqa: E402
+from pipelines.names import BASELINE, pretrain_stage  # noqa: E402
+from pipelines.study_graph import build_study, decoded_splits, static_models  # noqa: E402
 from pipelines.tune.callbacks import TrialRuns, trial_state  # noqa: E402
 from pipelines.tune.space import param_space, trial_config  # noqa: E402
 from pipelines.tune.trial import SEARCH_TAG, TrialSetup, run_trial, trial_dir  # noqa: E402
@@ -80,7 +81,7 @@ def tracker_name(search: str) -> str:
 def prepare(cfg: StudyConfig, out: Path, tracker, parent: str) -> dict:
     """Run (or reuse) the stages every trial reads: data, and the baseline for second-phase DRL."""
     specs = build_study(cfg)
-    wanted = set(decoded_splits(cfg)) | ({f"pretrain/{BASELINE}"} if cfg.drl.mode == "second_phase" else set())
+    wanted = set(decoded_splits(cfg)) | ({pretrain_stage(BASELINE)} if cfg.drl.mode == "second_phase" else set())
     wanted |= set(static_models(cfg))  # the spatial models' start, for the trials and their DS probe
     by_name = {s.name: s for s in specs}
     todo = list(wanted)

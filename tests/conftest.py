@@ -83,18 +83,10 @@ def write_split(folder: Path, num_classes: int = 3, videos_per_class: int = 4, f
     classes.txt, summary.json), without decoding videos: each video's row holds ``frames``
     frames, in which class c's bright square moves by 3(c+1) pixels per frame; a clip is
     ``clip_frames`` of them."""
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from pipelines.decode.schema import video_table
+    from pipelines.decode.schema import video_table, write_split_files
 
     rng = np.random.default_rng(seed)
-    (folder / "shards").mkdir(parents=True, exist_ok=True)
     classes = [f"class {c}" for c in range(num_classes)]
-    (folder / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
-    (folder / "summary.json").write_text(json.dumps({"spec": {"num_frames": clip_frames, "encoding": encoding}}))
     tables = []
     for c in range(num_classes):
         for v in range(videos_per_class):
@@ -105,9 +97,7 @@ def write_split(folder: Path, num_classes: int = 3, videos_per_class: int = 4, f
             meta = {"video_id": f"c{c}v{v}", "label": c, "label_name": classes[c], "split": folder.name,
                     "source_fps": 8.0, "duration": frames / clip_frames, "backend": "test"}
             tables.append(video_table(meta, arr, float(clip_frames), encoding))
-    for i in range(files):
-        pq.write_table(pa.concat_tables(tables[i::files]), folder / "shards" / f"part-{i}.parquet", row_group_size=1)
-    return folder
+    return write_split_files(folder, classes, clip_frames, encoding, (tables[i::files] for i in range(files)))
 
 
 @pytest.fixture

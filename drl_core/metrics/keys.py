@@ -4,10 +4,9 @@ TRAIN_LOSS = "train/loss"
 TRAIN_ACC = "train/acc1"
 TRAIN_PREFIX = "train/"
 LR = "train/lr"
+RESUMPTIONS = "train/resumptions"  # times a run continued from a checkpoint (lost workers, reruns)
 VAL_LOSS = "val/loss"
 VAL_ACC = "val/acc1"
-ACC_IN_CONTEXT = "eval/acc1_in_context"
-ACC_OUT_OF_CONTEXT = "eval/acc1_out_of_context"
 DYNAMIC_SCORE = "ds/kl"
 AGREEMENT = "ds/agreement"
 FREEZE_KL = "probe/freeze_kl"
@@ -15,3 +14,62 @@ SHUFFLE_KL = "probe/shuffle_kl"
 EPOCH_SECONDS = "time/epoch_s"
 EPOCH_CLIPS = "time/epoch_clips"
 PEAK_RSS_MB = "memory/worker_peak_rss_mb"
+
+# Per test set (``in_context``, ``out_of_context``, ``test``, a mapped set …): one model's outcome.
+EVAL_PREFIX = "eval/"
+DS_PREFIX = "ds/"
+PROBE_PREFIX = "probe/"
+FINETUNE_PREFIX = "finetune/"
+LINEAR_PROBE_PREFIX = "linear_probe/"
+FEWSHOT_PREFIX = "fewshot/"
+OUTCOME_PREFIXES = (EVAL_PREFIX, PROBE_PREFIX, DS_PREFIX, FINETUNE_PREFIX, LINEAR_PROBE_PREFIX, FEWSHOT_PREFIX)
+LINEAR_PROBE_ACC = "linear_probe/acc1"  # a linear-probe stage's own test accuracy
+LINEAR_PROBE_TRAIN_ACC = "linear_probe/train_acc1"
+LINEAR_PROBE_NLL = "linear_probe/nll"  # a Tune trial's per-epoch probe, mean over datasets
+
+
+def acc(test: str) -> str:
+    return f"{EVAL_PREFIX}acc1_{test}"
+
+
+def ds(test: str) -> str:
+    return f"{DYNAMIC_SCORE}_{test}"
+
+
+def agreement(test: str) -> str:
+    return f"{AGREEMENT}_{test}"
+
+
+def freeze_kl(test: str) -> str:
+    return f"{FREEZE_KL}_{test}"
+
+
+def shuffle_kl(test: str) -> str:
+    return f"{SHUFFLE_KL}_{test}"
+
+
+def finetune_acc(dataset: str) -> str:
+    """A model's fine-tuned test accuracy on a downstream dataset (its pretrain run's outcome)."""
+    return f"{FINETUNE_PREFIX}{dataset}/acc1"
+
+
+def linear_probe_acc(dataset: str) -> str:
+    return f"{LINEAR_PROBE_PREFIX}{dataset}/acc1"
+
+
+def linear_probe_nll(dataset: str) -> str:
+    return f"{LINEAR_PROBE_PREFIX}{dataset}/nll"
+
+
+def fewshot_acc(setting: str, dataset: str = "") -> str:
+    """A few-shot setting's mean accuracy: ``fewshot/<setting>/acc`` on the few-shot stage's run,
+    ``fewshot/<dataset>/<setting>/acc`` among a model's outcomes."""
+    return f"{FEWSHOT_PREFIX}{dataset + '/' if dataset else ''}{setting}/acc"
+
+
+def fewshot_ci95(setting: str, dataset: str = "") -> str:
+    return f"{FEWSHOT_PREFIX}{dataset + '/' if dataset else ''}{setting}/ci95"
+
+
+ACC_IN_CONTEXT, ACC_OUT_OF_CONTEXT = acc("in_context"), acc("out_of_context")
+DS_IN_CONTEXT, DS_OUT_OF_CONTEXT = ds("in_context"), ds("out_of_context")

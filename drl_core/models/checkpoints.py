@@ -42,24 +42,30 @@ def from_torchvision(state: dict[str, torch.Tensor], keep_head: bool = False) ->
     return out
 
 
-def torchvision_width(path: str) -> int | None:
-    """The stem width (64 for torchvision's ResNets) of the torchvision ResNet file at ``path``,
-    or None if the file is not one."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    state = state.get("model", state)
+def read_file(path: str) -> dict:
+    """The weights file at ``path`` as saved (a state dict, or a dict holding one under ``model``)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def torchvision_width(payload: dict) -> int | None:
+    """The stem width (64 for torchvision's ResNets) of a torchvision ResNet file's contents
+    (:func:`read_file`), or None if they are not one."""
+    state = payload.get("model", payload)
     return int(state["conv1.weight"].shape[0]) if is_torchvision_resnet(state) else None
 
 
-def load_checkpoint(model: nn.Module, path: str, name: str, width: int, keep_head: bool = False) -> str:
-    """Load the state dict at ``path`` into ``model`` (an R2D/R3D/TSM ``name`` of ``width``).
+def load_checkpoint(model: nn.Module, path: str, name: str, width: int, keep_head: bool = False,
+                    payload: dict | None = None) -> str:
+    """Load the state dict at ``path`` (or its contents ``payload``, already read) into ``model``
+    (an R2D/R3D/TSM ``name`` of ``width``).
 
     A torchvision ImageNet ResNet is renamed first (R2D and TSM only), its head dropped unless
     ``keep_head`` (then ``model`` needs its 1000 classes); a head of another shape is skipped;
     every other missing, unexpected or misshapen tensor is a ValueError naming the file. Returns
     a one-line report of what was loaded.
     """
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    state = state.get("model", state)
+    payload = read_file(path) if payload is None else payload
+    state = payload.get("model", payload)
     kind = "state dict"
     if is_torchvision_resnet(state):
         if not (name.startswith("r2d") or name.startswith("tsm")):

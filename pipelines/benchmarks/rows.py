@@ -4,14 +4,11 @@ JPEG sizes are realistic)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from pipelines.decode.schema import video_table
+from pipelines.decode.schema import video_table, write_split_files
 
 
 def write_rows(folder: Path, videos: int, frames: int, size: int, clip_frames: int = 8, classes: int = 4,
@@ -19,20 +16,16 @@ def write_rows(folder: Path, videos: int, frames: int, size: int, clip_frames: i
     """A decoded split of ``videos`` rows of ``frames`` frames of size×``width`` (default square;
     ``clip_frames`` per 1-s clip) in files of ``per_file`` videos, as the decode stage lays it out."""
     rng = np.random.default_rng(seed)
-    (folder / "shards").mkdir(parents=True, exist_ok=True)
     names = [f"class {c}" for c in range(classes)]
-    (folder / "classes.txt").write_text("".join(f"{c}\n" for c in names))
-    (folder / "summary.json").write_text(json.dumps({"spec": {"num_frames": clip_frames, "encoding": encoding}}))
     yy, xx = np.mgrid[0:size, 0:width or size]
-    for start in range(0, videos, per_file):
-        tables = []
-        for v in range(start, min(videos, start + per_file)):
-            a, b, c = rng.uniform(0.2, 1.5, 3)
-            base = (yy * a + xx * b)[None, :, :, None] + np.arange(frames)[:, None, None, None] * c
-            arr = ((base + np.array([0, 40, 80])) % 256).astype(np.uint8)
-            meta = {"video_id": f"v{v:06d}", "label": v % classes, "label_name": names[v % classes],
-                    "split": folder.name, "source_fps": 30.0, "duration": frames / clip_frames, "backend": "bench"}
-            tables.append(video_table(meta, arr, float(clip_frames), encoding))
-        pq.write_table(pa.concat_tables(tables), folder / "shards" / f"part-{start // per_file:05d}.parquet",
-                       row_group_size=1)
-    return folder
+
+    def row(v: int):
+        a, b, c = rng.uniform(0.2, 1.5, 3)
+        base = (yy * a + xx * b)[None, :, :, None] + np.arange(frames)[:, None, None, None] * c
+        arr = ((base + np.array([0, 40, 80])) % 256).astype(np.uint8)
+        meta = {"video_id": f"v{v:06d}", "label": v % classes, "label_name": names[v % classes],
+                "split": folder.name, "source_fps": 30.0, "duration": frames / clip_frames, "backend": "bench"}
+        return video_table(meta, arr, float(clip_frames), encoding)
+
+    files = ([row(v) for v in range(start, min(videos, start + per_file))] for start in range(0, videos, per_file))
+    return write_split_files(folder, names, clip_frames, encoding, files)

@@ -7,6 +7,7 @@ from typing import Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
+from drl_core.metrics import keys
 from drl_core.names import ALGORITHM_NAMES
 from pipelines.config.merge import MERGE_ONTO
 
@@ -370,13 +371,17 @@ class ResourcesConfig:
             return self.ingest
         return "worker" if self.num_workers == 1 and not self.use_gpu else "ray_data"
 
+    def task_cpus(self) -> float:
+        """The CPUs a training run's Ray Data tasks take beside its workers (none when the worker
+        cuts its clips itself)."""
+        return self.data_cpus * max(self.data_tasks, 1) if self.ingest_mode() == "ray_data" else 0.0
+
     def training_slots(self, cluster: dict[str, float]) -> int:
         """How many Ray Train runs may run at once: ``concurrent_trainings``, or as many as the
         cluster's current CPUs (and GPUs) can host, at least one."""
         if self.concurrent_trainings:
             return self.concurrent_trainings
-        data = self.data_cpus if self.ingest_mode() == "ray_data" else 0.0  # in-worker clips need no task
-        need = {"CPU": self.cpus_per_worker * self.num_workers + data}
+        need = {"CPU": self.cpus_per_worker * self.num_workers + self.task_cpus()}
         if self.use_gpu:
             need["GPU"] = self.gpus_per_worker * self.num_workers
         return max(1, min(int(cluster.get(k, 0.0) // v) for k, v in need.items()))
@@ -448,7 +453,7 @@ class TuneConfig:
     algorithm: str = "static_inputs"
     num_samples: int = 8
     max_concurrent: int = 0
-    metric: str = "linear_probe/acc1"
+    metric: str = keys.LINEAR_PROBE_ACC
     mode: str = "max"
     scheduler: str = "asha"
     grace_period: int = 1
@@ -462,7 +467,7 @@ class TuneConfig:
         _check(self.num_samples >= 1, "num_samples", "must be at least 1")
         _check(self.max_concurrent >= 0, "max_concurrent", "must be >= 0 (0: as the cluster allows)")
         _check(self.mode in ("max", "min"), "mode", f"must be max or min, got {self.mode!r}")
-        _check(self.metric.split("/")[0] in ("linear_probe", "ds", "eval", "train"), "metric",
+        _check(self.metric.startswith((keys.LINEAR_PROBE_PREFIX, keys.DS_PREFIX, keys.EVAL_PREFIX, keys.TRAIN_PREFIX)), "metric",
                f"must be a metric trials report (linear_probe/..., ds/..., eval/..., train/...), got {self.metric!r}")
         _check(self.scheduler in ("asha", "fifo"), "scheduler", f"must be asha or fifo, got {self.scheduler!r}")
         _check(self.grace_period >= 1 and self.reduction_factor >= 2, "grace_period",

@@ -12,6 +12,7 @@ are written one video per row group, so a reader can fetch any video alone.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,21 @@ def video_table(meta: dict, frames: np.ndarray, frame_rate: float, encoding: str
         "duration": [float(meta["duration"])], "backend": [meta["backend"]],
     }
     return pa.table(row, schema=SHARD_SCHEMA)
+
+
+def write_split_files(folder: Path, classes: list[str], clip_frames: int, encoding: str,
+                      files: Iterable[list[pa.Table]]) -> Path:
+    """A decoded split laid out as the decode stage lays it out, from rows already made (tests and
+    benchmarks): ``classes.txt``, a ``summary.json`` with the clip spec, and one Parquet file of
+    one video per row group for each list of :func:`video_table` rows in ``files``."""
+    import json
+
+    (folder / "shards").mkdir(parents=True, exist_ok=True)
+    (folder / "classes.txt").write_text("".join(f"{c}\n" for c in classes))
+    (folder / "summary.json").write_text(json.dumps({"spec": {"num_frames": clip_frames, "encoding": encoding}}))
+    for i, tables in enumerate(files):
+        pq.write_table(pa.concat_tables(tables), folder / "shards" / f"part-{i:05d}.parquet", row_group_size=1)
+    return folder
 
 
 def empty_table() -> pa.Table:

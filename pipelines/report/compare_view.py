@@ -22,6 +22,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from drl_core.metrics.keys import DS_OUT_OF_CONTEXT
+from pipelines import names
 from pipelines.mlflow_store import tracking_uri
 from pipelines.tracking import EXPERIMENT
 
@@ -107,7 +109,8 @@ def check(store: Path, screenshot: Path, keys: list[str]) -> tuple[bool, list[st
     finally:
         ui.terminate()
         ui.wait(timeout=30)
-    missing = [k for k in keys if k not in dom] + [f"pretrain/{m}" for m in models if f"pretrain/{m}" not in dom]
+    runs = [names.pretrain_stage(m) for m in models]
+    missing = [k for k in keys if k not in dom] + [r for r in runs if r not in dom]
     return not missing, missing
 
 
@@ -116,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", required=True, help="a study output folder (holds mlflow.db)")
     p.add_argument("--screenshot", default="mlflow_compare.png", help="where the PNG goes")
     p.add_argument("--key", action="append", help="an outcome key that must show (repeatable; default "
-                   "ds/kl_out_of_context)")
+                   f"{DS_OUT_OF_CONTEXT})")
     args = p.parse_args(argv)
     try:
-        ok, missing = check(Path(args.store), Path(args.screenshot), args.key or ["ds/kl_out_of_context"])
+        ok, missing = check(Path(args.store), Path(args.screenshot), args.key or [DS_OUT_OF_CONTEXT])
     except (FileNotFoundError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ import torch
 from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict
 from drl_core.metrics.dynamic_score import ds_parts
+from pipelines import names
 from pipelines.data.clips import test_loader
 from pipelines.data.shards import SplitIndex, open_split
 from pipelines.evaluation import inputs
@@ -125,16 +126,16 @@ def run_anatomy(study: dict, skip: tuple[str, ...] = ()) -> dict[str, dict[str, 
 
     store = Path(study["store"])
     dirs, clip = stage_dirs(store, study["run"]), clip_config(store, study["run"])
-    source = next(n.rsplit("/", 2)[1] for n in dirs if n.startswith("decode/") and n.endswith("/" + SPLITS[0]))
+    source = next(n.rsplit("/", 2)[1] for n in dirs if names.kind(n) == names.DECODE and n.endswith("/" + SPLITS[0]))
     splits = {}
     for split in SPLITS:
-        split_dir = shard_dir(store, dirs[f"decode/{source}/{split}"])
+        split_dir = shard_dir(store, dirs[names.decode_stage(source, split)])
         data = open_split(split_dir)
         splits[split] = (data, scene_classes(split_dir, data.video_ids))
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for name in sorted(n for n in dirs if n.startswith("dynamic_score/") and n.split("/", 1)[1] not in skip):
+    for name in sorted(n for n in dirs if names.kind(n) == names.DYNAMIC_SCORE and n.split("/", 1)[1] not in skip):
         model = name.split("/", 1)[1]
-        teacher, _, _ = load_model(dirs[f"pretrain/{model}"] / "model.pt")
+        teacher, _, _ = load_model(dirs[names.pretrain_stage(model)] / "model.pt")
         student, _, _ = load_model(dirs[name] / "model.pt")
         out[model] = {split: model_anatomy(teacher, student, *splits[split], clip) for split in SPLITS}
     return out

@@ -21,14 +21,16 @@ from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
 
+from drl_core.metrics import keys
+from pipelines import names
 from pipelines.mlflow_store import open_store
 from pipelines.report.cli import emit
 from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
 from pipelines.report.table import VARIANT, Column, columns, model_label, model_order
 
 MEAN_PROBE = "transfer/mean_linear_probe_acc1"
-BASELINES = ("baseline", "continued")
-GOAL = (Column("DS in context", "ds/kl_in_context"), Column("acc out of context", "eval/acc1_out_of_context"),
+BASELINES = (names.BASELINE, names.CONTINUED)
+GOAL = (Column("DS in context", keys.DS_IN_CONTEXT), Column("acc out of context", keys.ACC_OUT_OF_CONTEXT),
         Column("mean linear probe", MEAN_PROBE))
 FIGURES = ("tsne.png", "ds_per_class.png")
 Compare = Callable[[str, str, str], tuple[float, float]]  # (model, reference, metric) → (gain, gain in stds)
@@ -47,7 +49,7 @@ def with_mean_probe(studies: list[dict]) -> list[dict]:
     """Each model's mean linear-probe accuracy over the downstream datasets, as one more metric."""
     for s in studies:
         for metrics in s["models"].values():
-            probes = [v for k, v in metrics.items() if k.startswith("linear_probe/")]
+            probes = [v for k, v in metrics.items() if k.startswith(keys.LINEAR_PROBE_PREFIX)]
             if probes:
                 metrics[MEAN_PROBE] = statistics.fmean(probes)
     return studies
@@ -136,7 +138,7 @@ def provenance(groups: dict[float, list[dict]]) -> list[str]:
 
 def split_columns(cols: list[Column]) -> tuple[list[Column], list[Column]]:
     """The source-set columns (accuracy, DS, probes) and the transfer columns."""
-    source = [c for c in cols if c.metric.startswith(("eval/", "ds/", "probe/"))]
+    source = [c for c in cols if c.metric.startswith((keys.EVAL_PREFIX, keys.DS_PREFIX, keys.PROBE_PREFIX))]
     return source, [c for c in cols if c not in source] + [Column("mean linear probe", MEAN_PROBE)]
 
 
@@ -176,12 +178,12 @@ def copy_figures(study: dict, folder: Path) -> list[str]:
 
     client = open_store(study["store"], write=False)
     folder.mkdir(parents=True, exist_ok=True)
-    names = []
+    copied = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in FIGURES:
-            names.append(f"seed{study['seed']}_{name}")
-            shutil.copyfile(client.download_artifacts(study["run"], f"report/{name}", tmp), folder / names[-1])
-    return names
+            copied.append(f"seed{study['seed']}_{name}")
+            shutil.copyfile(client.download_artifacts(study["run"], f"{names.REPORT}/{name}", tmp), folder / copied[-1])
+    return copied
 
 
 def term_histories(study: dict) -> dict[str, dict[str, tuple[float, float]]]:
@@ -193,7 +195,7 @@ def term_histories(study: dict) -> dict[str, dict[str, tuple[float, float]]]:
     for model, run_id in study["trained"].items():
         out[model] = {}
         for key in sorted(client.get_run(run_id).data.metrics):
-            if key.startswith("train/") and key not in ("train/lr", "train/resumptions"):
+            if key.startswith(keys.TRAIN_PREFIX) and key not in (keys.LR, keys.RESUMPTIONS):
                 # steps are epochs; a stage also logs its summary at step 0, after epoch 0
                 history = sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
                 out[model][key] = (history[0].value, history[-1].value)
@@ -215,13 +217,13 @@ def training_terms(group: list[dict]) -> list[str]:
             vals = [p[i] for p in pairs]
             std = statistics.stdev(vals) if len(vals) > 1 else float("nan")
             cells.append(f"{statistics.fmean(vals):.4f} ± {std:.4f}")
-        lines.append(f"| {model_label(model)} | {key[len('train/'):]} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model_label(model)} | {key[len(keys.TRAIN_PREFIX):]} | " + " | ".join(cells) + " |")
     return lines
 
 
 def best_drl(agg: dict[str, dict[str, Stat]]) -> str:
     """The DRL model with the highest mean out-of-context accuracy."""
-    return max(filter(is_drl, agg), key=lambda m: agg[m]["eval/acc1_out_of_context"].mean)
+    return max(filter(is_drl, agg), key=lambda m: agg[m][keys.ACC_OUT_OF_CONTEXT].mean)
 
 
 def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path) -> list[str]:
@@ -229,8 +231,8 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
     ``best`` (at the biases whose studies ran both; the others are named under the table)."""
     from pipelines.report.plots import bias_sweep
 
-    models = ["baseline", best]
-    metrics = [GOAL[1], GOAL[0], Column("acc in context", "eval/acc1_in_context")]
+    models = [names.BASELINE, best]
+    metrics = [GOAL[1], GOAL[0], Column("acc in context", keys.ACC_IN_CONTEXT)]
     have = {b: aggs[b] for b in sorted(aggs) if all(m in aggs[b] for m in models)}
     lines = ["| bias | model | " + " | ".join(c.title for c in metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
     for bias, agg in have.items():
@@ -270,9 +272,9 @@ def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = 
         section, aggs[bias] = bias_section(bias, groups[bias])
         lines += section
     first = min(groups[main_bias], key=lambda s: s["seed"])
-    names = copy_figures(first, figures)
+    copied = copy_figures(first, figures)
     lines += [f"## Figures (bias {main_bias:g}, seed {first['seed']})", "",
-              *[f"![{n}]({figures.name}/{n})" for n in names], ""]
+              *[f"![{n}]({figures.name}/{n})" for n in copied], ""]
     if len(groups) > 1:
         best = best_drl(aggs[main_bias])
         lines += [f"## Bias sweep: baseline and {model_label(best)} (best out of context at bias "

@@ -16,6 +16,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from drl_core.metrics import keys
+from pipelines import names
 from pipelines.mlflow_store import open_store, sqlite_path, tracking_uri
 from pipelines.report.cli import emit
 from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order
@@ -27,16 +29,17 @@ def stage_metrics(children: dict[str, dict[str, float]]) -> dict[str, dict[str, 
     models: dict[str, dict[str, float]] = defaultdict(dict)
     for name, metrics in children.items():
         parts = name.split("/")
-        if parts[0] in ("evaluate", "dynamic_score") and len(parts) == 2:
-            models[parts[1]].update({k: v for k, v in metrics.items() if k.startswith(("eval/", "probe/", "ds/"))})
-        elif parts[0] == "finetune" and len(parts) == 3 and "acc1_test" in metrics:
-            models[parts[1]][f"finetune/{parts[2]}/acc1"] = metrics["acc1_test"]
-        elif parts[0] == "linear_probe" and len(parts) == 3 and "linear_probe/acc1" in metrics:
-            models[parts[1]][f"linear_probe/{parts[2]}/acc1"] = metrics["linear_probe/acc1"]
-        elif parts[0] == "fewshot" and len(parts) == 3:
+        if parts[0] in (names.EVALUATE, names.DYNAMIC_SCORE) and len(parts) == 2:
+            source = (keys.EVAL_PREFIX, keys.PROBE_PREFIX, keys.DS_PREFIX)
+            models[parts[1]].update({k: v for k, v in metrics.items() if k.startswith(source)})
+        elif parts[0] == names.FINETUNE and len(parts) == 3 and "acc1_test" in metrics:
+            models[parts[1]][keys.finetune_acc(parts[2])] = metrics["acc1_test"]
+        elif parts[0] == names.LINEAR_PROBE and len(parts) == 3 and keys.LINEAR_PROBE_ACC in metrics:
+            models[parts[1]][keys.linear_probe_acc(parts[2])] = metrics[keys.LINEAR_PROBE_ACC]
+        elif parts[0] == names.FEWSHOT and len(parts) == 3:
             for k, v in metrics.items():
-                if k.startswith("fewshot/") and k.endswith("/acc"):
-                    models[parts[1]][f"fewshot/{parts[2]}/{k.split('/')[1]}/acc"] = v
+                if k.startswith(keys.FEWSHOT_PREFIX) and k.endswith("/acc"):
+                    models[parts[1]][keys.fewshot_acc(k.split("/")[1], parts[2])] = v
     return dict(models)
 
 
@@ -60,7 +63,7 @@ def read_store(store: Path) -> list[dict]:
         parent = r.data.tags.get("mlflow.parentRunId")
         if parent:
             children[parent][r.info.run_name] = r.data.metrics
-            if r.info.run_name.startswith("pretrain/") and r.data.tags.get("drl.key") in by_key:
+            if names.kind(r.info.run_name) == names.PRETRAIN and r.data.tags.get("drl.key") in by_key:
                 trained[parent][r.info.run_name.split("/", 1)[1]] = by_key[r.data.tags["drl.key"]]
     studies = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and "drl.kind" not in r.data.tags
                and r.info.status == "FINISHED"]
@@ -134,11 +137,12 @@ def aggregate(studies: list[dict], cols: list[Column]) -> dict[str, dict[str, tu
 def layout_of(studies: list[dict]) -> TableLayout:
     """The table's columns from what the studies measured."""
     metrics = {k for s in studies for m in s["models"].values() for k in m}
-    tests = tuple(sorted({k[len("eval/acc1_"):] for k in metrics if k.startswith("eval/acc1_")
-                          and f"ds/kl_{k[len('eval/acc1_'):]}" in metrics}))
-    downstream = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith("linear_probe/")}))
-    fewshot = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith("fewshot/")}))
-    settings = tuple(sorted({k.split("/")[2] for k in metrics if k.startswith("fewshot/")}))
+    prefix = keys.acc("")
+    tests = tuple(sorted({k[len(prefix):] for k in metrics if k.startswith(prefix)
+                          and keys.ds(k[len(prefix):]) in metrics}))
+    downstream = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith(keys.LINEAR_PROBE_PREFIX)}))
+    fewshot = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith(keys.FEWSHOT_PREFIX)}))
+    settings = tuple(sorted({k.split("/")[2] for k in metrics if k.startswith(keys.FEWSHOT_PREFIX)}))
     return TableLayout(tests, downstream, fewshot, settings)
 
 

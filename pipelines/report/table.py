@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drl_core.metrics import keys
+from pipelines import names
+
 MODEL_LABELS = {
-    "baseline": "Baseline (supervised)",
-    "continued": "Baseline, continued (control)",
+    names.BASELINE: "Baseline (supervised)",
+    names.CONTINUED: "Baseline, continued (control)",
     "adversarial": "Alg. 1: adversarial augmentation",
     "spatial_adversary": "Alg. 2: spatial adversary",
     "static_inputs": "Alg. 3: static inputs",
@@ -56,38 +59,34 @@ def columns(layout: TableLayout) -> list[Column]:
     cols = []
     for t in layout.tests:
         label = t.replace("_", " ")
-        cols += [Column(f"acc {label}", f"eval/acc1_{t}"), Column(f"DS {label}", f"ds/kl_{t}"),
-                 Column(f"agree {label}", f"ds/agreement_{t}"), Column(f"freeze KL {label}", f"probe/freeze_kl_{t}"),
-                 Column(f"shuffle KL {label}", f"probe/shuffle_kl_{t}")]
+        cols += [Column(f"acc {label}", keys.acc(t)), Column(f"DS {label}", keys.ds(t)),
+                 Column(f"agree {label}", keys.agreement(t)), Column(f"freeze KL {label}", keys.freeze_kl(t)),
+                 Column(f"shuffle KL {label}", keys.shuffle_kl(t))]
     for e in layout.evaluation:
-        cols += [Column(f"acc {e}", f"eval/acc1_{e}"), Column(f"acc {e} (own classes)", f"eval/acc1_{e}_subset")]
+        cols += [Column(f"acc {e}", keys.acc(e)), Column(f"acc {e} (own classes)", keys.acc(f"{e}_subset"))]
     for d in layout.downstream:
-        cols += [Column(f"fine-tune {d}", f"finetune/{d}/acc1"), Column(f"linear probe {d}", f"linear_probe/{d}/acc1")]
+        cols += [Column(f"fine-tune {d}", keys.finetune_acc(d)), Column(f"linear probe {d}", keys.linear_probe_acc(d))]
     for d in layout.fewshot:
-        cols += [Column(f"{s} {d}", f"fewshot/{d}/{s}/acc", f"fewshot/{d}/{s}/ci95") for s in layout.fewshot_settings]
+        cols += [Column(f"{s} {d}", keys.fewshot_acc(s, d), keys.fewshot_ci95(s, d)) for s in layout.fewshot_settings]
     return cols
-
-
-# What a model's outcome metrics start with: the report's columns, not the training curves the
-# dynamic-score stage also reports for its distillation.
-OUTCOME_PREFIXES = ("eval/", "probe/", "ds/", "finetune/", "linear_probe/", "fewshot/")
 
 
 def outcome_metrics(row: dict[str, float]) -> dict[str, float]:
     """The outcome part of a :func:`model_metrics` row (same keys for every model)."""
-    return {k: v for k, v in row.items() if k.startswith(OUTCOME_PREFIXES)}
+    # the report's columns, not the training curves the dynamic-score stage also reports
+    return {k: v for k, v in row.items() if k.startswith(keys.OUTCOME_PREFIXES)}
 
 
 def model_metrics(model: str, results: dict[str, Any], layout: TableLayout) -> dict[str, float]:
     """Every report metric of one model from the results of its stages (by stage name)."""
-    out = dict(results[f"evaluate/{model}"]["metrics"])
-    out.update(results[f"dynamic_score/{model}"]["metrics"])
+    out = dict(results[names.evaluate_stage(model)]["metrics"])
+    out.update(results[names.ds_stage(model)]["metrics"])
     for d in layout.downstream:
-        out[f"finetune/{d}/acc1"] = results[f"finetune/{model}/{d}"]["eval"]["test"]["acc1"]
-        out[f"linear_probe/{d}/acc1"] = results[f"linear_probe/{model}/{d}"]["acc1"]
+        out[keys.finetune_acc(d)] = results[names.finetune_stage(model, d)]["eval"]["test"]["acc1"]
+        out[keys.linear_probe_acc(d)] = results[names.linear_probe_stage(model, d)]["acc1"]
     for d in layout.fewshot:
-        for s, r in results[f"fewshot/{model}/{d}"]["fewshot"].items():
-            out[f"fewshot/{d}/{s}/acc"], out[f"fewshot/{d}/{s}/ci95"] = r["acc"], r["ci95"]
+        for s, r in results[names.fewshot_stage(model, d)]["fewshot"].items():
+            out[keys.fewshot_acc(s, d)], out[keys.fewshot_ci95(s, d)] = r["acc"], r["ci95"]
     return out
 
 

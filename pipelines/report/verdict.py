@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from drl_core.metrics import keys
 from pipelines.names import BASELINE, CONTINUED as CONTROL
 from pipelines.report.table import model_label
 
@@ -14,10 +15,10 @@ def measures(tests: tuple[str, ...], downstream: tuple[str, ...]) -> list[tuple[
     """(label, metric key, unit) of what the verdict compares: DS and accuracy on the last source
     test (out of context where there is one), in-context accuracy, and mean transfer."""
     last = tests[-1]
-    out = [(f"DS {last.replace('_', ' ')}", f"ds/kl_{last}", "nats"),
-           (f"accuracy {last.replace('_', ' ')}", f"eval/acc1_{last}", "")]
+    out = [(f"DS {last.replace('_', ' ')}", keys.ds(last), "nats"),
+           (f"accuracy {last.replace('_', ' ')}", keys.acc(last), "")]
     if last != tests[0]:
-        out.append((f"accuracy {tests[0].replace('_', ' ')}", f"eval/acc1_{tests[0]}", ""))
+        out.append((f"accuracy {tests[0].replace('_', ' ')}", keys.acc(tests[0]), ""))
     if downstream:
         out += [("mean linear probe", "mean_linear_probe", ""), ("mean fine-tune", "mean_finetune", "")]
     return out
@@ -26,8 +27,8 @@ def measures(tests: tuple[str, ...], downstream: tuple[str, ...]) -> list[tuple[
 def with_means(row: dict[str, float], downstream: tuple[str, ...]) -> dict[str, float]:
     """``row`` plus its mean linear-probe and fine-tune accuracy over the downstream datasets."""
     out = dict(row)
-    for name, key in (("mean_linear_probe", "linear_probe/{}/acc1"), ("mean_finetune", "finetune/{}/acc1")):
-        values = [row[key.format(d)] for d in downstream if key.format(d) in row]
+    for name, key in (("mean_linear_probe", keys.linear_probe_acc), ("mean_finetune", keys.finetune_acc)):
+        values = [row[key(d)] for d in downstream if key(d) in row]
         if values:
             out[name] = statistics.fmean(values)
     return out
@@ -45,7 +46,7 @@ def regime(row: dict[str, float], tests: tuple[str, ...], chance: float | None) 
     """Whether the baseline sits where DRL can act: it must use some motion out of context."""
     if len(tests) < 2 or chance is None:
         return ""
-    ic, ooc = row.get(f"eval/acc1_{tests[0]}"), row.get(f"eval/acc1_{tests[-1]}")
+    ic, ooc = row.get(keys.acc(tests[0])), row.get(keys.acc(tests[-1]))
     if ic is None or ooc is None:
         return ""
     inside = ic - ooc >= 0.25 and ooc >= 2 * chance

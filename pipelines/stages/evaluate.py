@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drl_core.config import ClipConfig
+from drl_core.metrics import keys
 from pipelines.evaluation import device, mapped_accuracy, predictions, probe_split
 from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
@@ -30,11 +31,11 @@ def run(ctx: StageContext) -> dict:
     for name, role in cfg.splits:
         res = probe_split(model, ctx.inputs[role].outputs["path"], cfg.clip, cfg.batch_size, device())
         results[name] = res
-        metrics.update({f"eval/acc1_{name}": res["acc1"], f"probe/freeze_kl_{name}": res["freeze_kl"],
-                        f"probe/shuffle_kl_{name}": res["shuffle_kl"]})
+        metrics.update({keys.acc(name): res["acc1"], keys.freeze_kl(name): res["freeze_kl"],
+                        keys.shuffle_kl(name): res["shuffle_kl"]})
     for name, role in cfg.mapped:
         pred, classes = predictions(model, ctx.inputs[role].outputs["path"], cfg.clip, cfg.batch_size, device())
         res = mapped_accuracy(pred, classes, model_classes, name)
         results[name] = res
-        metrics.update({f"eval/acc1_{name}": res["acc1"], f"eval/acc1_{name}_subset": res["acc1_subset"]})
+        metrics.update({keys.acc(name): res["acc1"], keys.acc(f"{name}_subset"): res["acc1_subset"]})
     return {"eval": results, "metrics": metrics}

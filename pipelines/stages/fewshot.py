@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from drl_core.config import ClipConfig
+from drl_core.metrics import keys
 from drl_core.metrics.few_shot import evaluate_few_shot
 from pipelines.config.schema import FewShotConfig
 from pipelines.features import cached_features
@@ -50,5 +51,5 @@ def run(ctx: StageContext) -> dict:
                                 fs.queries, fs.episodes, fs.seed, fs.classifier, pool)
         name = setting(fs.ways, shots)
         results[name] = {"acc": res.mean, "ci95": res.ci95, "episodes": fs.episodes, "classes": len(res.classes)}
-        metrics.update({f"fewshot/{name}/acc": res.mean, f"fewshot/{name}/ci95": res.ci95})
+        metrics.update({keys.fewshot_acc(name): res.mean, keys.fewshot_ci95(name): res.ci95})
     return {"fewshot": results, "metrics": metrics}

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from drl_core.config import ClipConfig
+from drl_core.metrics import keys
 from drl_core.metrics.linear_probe import fit_linear_probe
 from pipelines.config.schema import LinearProbeConfig
 from pipelines.features import cached_features
@@ -38,6 +39,6 @@ def run(ctx: StageContext) -> dict:
     acc = probe.accuracy(torch.from_numpy(test["features"]), torch.from_numpy(test["labels"]).long())
     feats = Path(ctx.dir) / "test_features.npz"
     np.savez(feats, **test)
-    return {"acc1": acc, "features": str(feats), "metrics": {"linear_probe/acc1": acc,
-            "linear_probe/train_acc1": probe.accuracy(torch.from_numpy(train["features"]),
+    return {"acc1": acc, "features": str(feats), "metrics": {keys.LINEAR_PROBE_ACC: acc,
+            keys.LINEAR_PROBE_TRAIN_ACC: probe.accuracy(torch.from_numpy(train["features"]),
                                                       torch.from_numpy(train["labels"]).long())}}

@@ -8,11 +8,12 @@ import shutil
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
+from drl_core.metrics import keys
 from pipelines.config.schema import ReportConfig
 from pipelines.report import plots
 from pipelines.report.table import TableLayout, columns, markdown_table, model_metrics
+from pipelines import names
 from pipelines.names import BASELINE
 from pipelines.report.verdict import verdict
 from pipelines.stages.base import StageContext
@@ -37,36 +38,34 @@ class ReportStage:
 def phase_start(cfg: ReportStage, results: dict[str, dict]) -> dict[str, int]:
     """The baseline epoch each model's own epochs continue (0 for the baseline, and for all in
     a from-scratch study)."""
-    if not cfg.second_phase or f"pretrain/{BASELINE}" not in results:
+    if not cfg.second_phase or names.pretrain_stage(BASELINE) not in results:
         return {}
-    start = len(results[f"pretrain/{BASELINE}"]["history"])
+    start = len(results[names.pretrain_stage(BASELINE)]["history"])
     return {m: start for m in cfg.models if m != BASELINE}
 
 
 def figures(ctx: StageContext, results: dict[str, dict], rows: dict[str, dict[str, float]]) -> list[str]:
     cfg: ReportStage = ctx.config
-    curves = plots.learning_curves({m: results[f"pretrain/{m}"]["history"] for m in cfg.models},
+    curves = plots.learning_curves({m: results[names.pretrain_stage(m)]["history"] for m in cfg.models},
                                    ctx.dir / "learning_curves.png", phase_start(cfg, results))
     test = cfg.tests[-1]
-    per_class = {m: results[f"dynamic_score/{m}"]["eval"][test]["per_class"] for m in cfg.models}
+    per_class = {m: results[names.ds_stage(m)]["eval"][test]["per_class"] for m in cfg.models}
     ds = plots.ds_per_class(per_class, ctx.dir / "ds_per_class.png")
-    points = {m: (rows[m][f"eval/acc1_{test}"], rows[m][f"ds/kl_{test}"]) for m in cfg.models}
+    points = {m: (rows[m][keys.acc(test)], rows[m][keys.ds(test)]) for m in cfg.models}
     scatter = plots.ds_against_accuracy(points, test.replace("_", " "), ctx.dir / "ds_vs_accuracy.png")
     out = [str(curves), str(ds), str(scatter)]
     dataset = cfg.report.tsne_dataset or (cfg.downstream[0] if cfg.downstream else "")
     if dataset:
-        feats = {m: dict(np.load(results[f"linear_probe/{m}/{dataset}"]["features"])) for m in cfg.models}
+        feats = {m: dict(np.load(results[names.linear_probe_stage(m, dataset)]["features"])) for m in cfg.models}
         out.append(str(plots.tsne_grid(feats, f"t-SNE of pooled features, {dataset} test set", ctx.dir / "tsne.png",
                                        cfg.report.tsne_points, cfg.report.tsne_perplexity)))
     return out
 
 
 def chance(results: dict[str, dict]) -> float | None:
-    """1 / the number of source classes (from the baseline's model file)."""
-    path = results.get(f"pretrain/{BASELINE}", {}).get("model")
-    if not path:
-        return None
-    return 1 / len(torch.load(path, map_location="cpu", weights_only=True)["classes"])
+    """1 / the number of source classes (those the baseline trained on)."""
+    classes = results.get(names.pretrain_stage(BASELINE), {}).get("classes")
+    return 1 / len(classes) if classes else None
 
 
 def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str], chance_level: float | None) -> str:

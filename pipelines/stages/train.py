@@ -62,5 +62,6 @@ def run(ctx: StageContext) -> dict:
 
         ray.get(ctx.tracker.log_history.remote(ctx.run_id, out["history"], keys.TRAIN_LOSS))
     return {"model": str(ctx.dir / "model.pt"), "history": out["history"], "eval": out["eval"],
+            "classes": out["classes"],
             "metrics": flat_metrics(job, out["history"], out["eval"]),
             "artifacts": [str(ctx.dir / f) for f in ("model.pt", "history.json", "eval.json")]}

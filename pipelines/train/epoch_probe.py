@@ -17,6 +17,7 @@ from torch import nn
 from drl_core.algorithms import SpatialDistillation
 from drl_core.config import ClipConfig, ModelConfig, OptimConfig
 from drl_core.engine import fit
+from drl_core.metrics import keys
 from drl_core.metrics.linear_probe import fit_linear_probe
 from drl_core.models import build_model
 from pipelines.data.clips import train_loader
@@ -58,16 +59,16 @@ def measure(probe: EpochProbe, network: nn.Module, num_classes: int, train_split
     accs, nlls = [], []
     for name, train, test in probe.downstream:
         acc, nll = linear_probe(model, train, test, clip, probe, device)
-        out[f"linear_probe/{name}/acc1"], out[f"linear_probe/{name}/nll"] = acc, nll
+        out[keys.linear_probe_acc(name)], out[keys.linear_probe_nll(name)] = acc, nll
         accs.append(acc)
         nlls.append(nll)
     if accs:
-        out["linear_probe/acc1"], out["linear_probe/nll"] = sum(accs) / len(accs), sum(nlls) / len(nlls)
+        out[keys.LINEAR_PROBE_ACC], out[keys.LINEAR_PROBE_NLL] = sum(accs) / len(accs), sum(nlls) / len(nlls)
     student = build_model(probe.spatial, num_classes)
     loader = train_loader(open_split(train_split), clip, probe.distill.batch_size, seed)
     fit(SpatialDistillation(model, student, probe.temperature), loader, probe.distill, device, inputs=inputs(clip))
     for name, split in probe.tests:  # one read and one teacher pass per split give DS and accuracy
         ds = distilled_score(model, student, split, clip, probe.batch_size, device)
-        out[f"eval/acc1_{name}"], out[f"ds/kl_{name}"], out[f"ds/agreement_{name}"] = \
+        out[keys.acc(name)], out[keys.ds(name)], out[keys.agreement(name)] = \
             ds["teacher_acc1"], ds["kl"], ds["agreement"]
     return out

@@ -25,8 +25,9 @@ class TrainJob:
     ``deterministic`` asks for deterministic kernels (the CPU configs); off, cuDNN autotunes
     (the GPU configs). The runtime fields size the input pipeline: CPUs and videos per Ray Data
     sampling task, how many such tasks at once, and batches prefetched ahead of the device;
-    ``alone`` marks a stage no other training stage runs beside (the baseline), which on CPUs
-    then takes the cluster's CPUs (:func:`pipelines.train.launcher.solo_resources`); ``ingest``
+    ``alone`` marks a stage no other training stage waits beside (the baseline), which on CPUs
+    then takes the cluster's free CPUs less ``beside``, those of the training stages that may run
+    beside it (the static-task pretraining) (:func:`pipelines.train.launcher.solo_resources`); ``ingest``
     is ``ray_data`` (clips streamed by Ray Data tasks) or ``worker`` (cut in the one worker).
     """
 
@@ -51,6 +52,7 @@ class TrainJob:
     prefetch_batches: int = field(default=2, metadata=RUNTIME)
     label: str = field(default="train", metadata=RUNTIME)
     alone: bool = field(default=False, metadata=RUNTIME)
+    beside: float = field(default=0.0, metadata=RUNTIME)
     ingest: str = field(default="ray_data", metadata=RUNTIME)
     epoch_probe: Any = None
 

@@ -18,16 +18,19 @@ from pipelines.train.loop import train_loop
 RUN_NAME = "ray_train"
 
 
-def solo_resources(resources: ResourcesConfig, nodes: list[dict[str, float]]) -> ResourcesConfig:
+def solo_resources(resources: ResourcesConfig, nodes: list[dict[str, float]],
+                   free: float | None = None, beside: float = 0.0) -> ResourcesConfig:
     """``resources`` for a CPU training stage that runs alone (the baseline: every other training
-    stage waits for it): each worker gets its share of the cluster's CPUs, at most a node's, less
-    its Ray Data tasks (if it has any), in quarter CPUs and never fewer than ``cpus_per_worker``.
+    stage waits for it): each worker gets its share of the CPUs free at launch (``free``, default:
+    all of ``nodes``') and not kept for the stages that may run ``beside`` it (a static-task
+    pretraining), at most a node's, less its Ray Data tasks (if it has any), in quarter CPUs and
+    never fewer than ``cpus_per_worker``. So neither waits for the other, whichever starts first.
     GPU stages keep theirs (their nodes' CPUs feed the GPUs)."""
     if resources.use_gpu or not nodes:
         return resources
     total, largest = sum(n.get("CPU", 0.0) for n in nodes), max(n.get("CPU", 0.0) for n in nodes)
-    tasks = resources.data_cpus * max(resources.data_tasks, 1) if resources.ingest_mode() == "ray_data" else 0.0
-    share = min(total / resources.num_workers, largest) - tasks
+    total = min(total - beside, total if free is None else free)
+    share = min(total / resources.num_workers, largest) - resources.task_cpus()
     cpus = max(resources.cpus_per_worker, math.floor(share * 4) / 4)
     return dataclasses.replace(resources, cpus_per_worker=cpus)
 
@@ -37,6 +40,13 @@ def cluster_nodes() -> list[dict[str, float]]:
     import ray
 
     return [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+
+
+def free_cpus() -> float:
+    """The CPUs of the Ray cluster no task or actor holds now."""
+    import ray
+
+    return float(ray.available_resources().get("CPU", 0.0))
 
 
 def scaling_config(resources: ResourcesConfig):
@@ -63,7 +73,8 @@ def run_config(out_dir: Path, resources: ResourcesConfig, callbacks: tuple = ())
 
 def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig,
                   tracker: Any = None, run_id: str | None = None, callbacks: tuple = ()) -> dict:
-    """Train ``job`` on ``resources.num_workers`` workers; returns its history and evaluation.
+    """Train ``job`` on ``resources.num_workers`` workers; returns its history, its evaluation and
+    the classes of its training split.
 
     ``out_dir`` receives ``model.pt``, ``history.json`` and ``eval.json`` (from rank 0) and the
     Ray Train checkpoints. Per-epoch metrics go to the MLflow run ``run_id`` through ``tracker``.
@@ -73,7 +84,7 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if job.alone:
-        resources = solo_resources(resources, cluster_nodes())
+        resources = solo_resources(resources, cluster_nodes(), free_cpus(), job.beside)
     index = open_split(job.train_split)
     if len(index) < resources.num_workers:
         raise ValueError(f"{job.train_split}: {len(index)} video(s) for {resources.num_workers} training workers")
@@ -96,4 +107,4 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     if result.error is not None:
         raise result.error
     return {"history": json.loads((out_dir / "history.json").read_text()),
-            "eval": json.loads((out_dir / "eval.json").read_text())}
+            "eval": json.loads((out_dir / "eval.json").read_text()), "classes": list(index.classes)}

@@ -36,7 +36,6 @@ from pipelines.train.model_file import load_model, reset_head, save_model
 from pipelines.train.progress import Progress
 
 STATE_FILE = "state.pt"
-RESUMPTIONS = "train/resumptions"  # times this run continued from a checkpoint (lost workers, reruns)
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -157,7 +156,7 @@ def train_loop(config: dict[str, Any]) -> None:
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
         metrics[keys.PEAK_RSS_MB] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        history.append({"epoch": epoch, **mean_over_workers(metrics), RESUMPTIONS: resumptions})
+        history.append({"epoch": epoch, **mean_over_workers(metrics), keys.RESUMPTIONS: resumptions})
         progress.epoch_done(epoch, history[-1])
         if job.epoch_probe is not None and rank == 0:  # a Tune trial's per-epoch objective
             from pipelines.train.epoch_probe import measure

@@ -21,10 +21,11 @@ def save_model(path: str | Path, model: nn.Module, cfg: ModelConfig, classes: tu
     tmp.replace(path)
 
 
-def load_model(path: str | Path) -> tuple[nn.Module, ModelConfig, tuple[str, ...]]:
-    """Rebuild a saved model (on CPU); returns it, its config and the class names it knows."""
+def load_model(path: str | Path, payload: dict | None = None) -> tuple[nn.Module, ModelConfig, tuple[str, ...]]:
+    """Rebuild a saved model (on CPU) from ``path`` (or its contents ``payload``, already read);
+    returns it, its config and the class names it knows."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(path, map_location="cpu", weights_only=True) if payload is None else payload
         cfg = ModelConfig(**{**payload["model_config"], "checkpoint": ""})
         classes = tuple(payload["classes"])
         model = build_model(cfg, len(classes))

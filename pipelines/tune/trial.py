@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config.schema import StudyConfig
+from pipelines.names import pretrain_stage
 from pipelines.stages.base import StageResult
 from pipelines.stages.train import bind
 from pipelines.study_graph import decode_name, pretrain_stages, source_tests, static_name
@@ -50,7 +51,7 @@ def epoch_probe(cfg: StudyConfig, results: dict[str, StageResult]) -> EpochProbe
 
 def trial_job(cfg: StudyConfig, results: dict[str, StageResult]) -> TrainJob:
     """The study's own ``pretrain/<algorithm>`` job for ``cfg``, bound to the finished stages."""
-    name = f"pretrain/{cfg.tune.algorithm}"
+    name = pretrain_stage(cfg.tune.algorithm)
     spec = next(s for s in pretrain_stages(cfg) if s.name == name)
     job = bind(spec.config, {role: results[dep] for role, dep in spec.deps})
     return dataclasses.replace(job, epoch_probe=epoch_probe(cfg, results))

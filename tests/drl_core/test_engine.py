@@ -82,3 +82,14 @@ def test_freeze_bn_fixes_the_video_model_only_and_alg_1_spatial_keeps_learning_i
                     torch.device("cpu"), freeze_bn=True)
     assert all(torch.equal(x, y) for x, y in zip(v0, means(video)))
     assert any(not torch.equal(x, y) for x, y in zip(s0, means(spatial)))
+
+
+def test_accuracy_is_the_exact_fraction_of_correct_videos():
+    from drl_core.engine import Predictions
+
+    labels = torch.zeros(300, dtype=torch.long)
+    logits = torch.zeros(300, 2)
+    logits[270:, 1] = 1.0  # 270 of 300 right: exactly 0.9, which a float32 mean gives as 0.89999998
+    pred = Predictions(logits, torch.zeros(300, 1), labels, torch.arange(300))
+    assert pred.accuracy == 0.9 and pred.accuracy >= 0.90
+    assert Predictions(logits[:0], torch.zeros(0, 1), labels[:0], labels[:0]).accuracy == 0.0

@@ -147,14 +147,15 @@ def test_a_torchvision_resnet_can_keep_its_imagenet_head(tmp_path):
     """``drl score`` scores a torchvision model with its own 1000-class head: the R2D's logits on
     a frozen-frame clip are the 2D network's on the image."""
     from drl_core.models import create_model
-    from drl_core.models.checkpoints import load_checkpoint, torchvision_width
+    from drl_core.models.checkpoints import load_checkpoint, read_file, torchvision_width
     from tests.drl_core.torchvision_layout import TorchvisionResNet
 
     torch.manual_seed(0)
     plain = TorchvisionResNet(18).eval()
     path = tmp_path / "resnet18-f37072fd.pth"
     torch.save(plain.state_dict(), path)
-    assert torchvision_width(str(path)) == 64
+    assert torchvision_width(read_file(str(path))) == 64
+    assert torchvision_width({"model": {"fc.weight": torch.zeros(2, 3)}}) is None  # a project file
     model = create_model("r2d18", 1000, width=64, stem_pool=True, dropout=0.0).eval()
     report = load_checkpoint(model, str(path), "r2d18", 64, keep_head=True)
     assert "(head kept)" in report and "new head" not in report

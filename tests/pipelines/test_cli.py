@@ -64,6 +64,9 @@ def test_score_names_a_wrong_model_a_checkpoint_that_does_not_fit_and_a_split_wi
     stray = tmp_path / "stray.pt"
     torch.save({"weight": torch.zeros(3)}, stray)
     one_line_error(drl(*base, "--model", "r3d10", "--checkpoint", str(stray)), "not a model file of this project")
+    text = tmp_path / "notes.txt"
+    text.write_text("not weights")
+    one_line_error(drl(*base, "--model", "r3d10", "--checkpoint", str(text)), f"{text}: not a model file of this project")
     imagenet = tmp_path / "resnet18-f37072fd.pth"
     torch.save(TorchvisionResNet(18).state_dict(), imagenet)
     one_line_error(drl(*base, "--model", "r3d18", "--checkpoint", str(imagenet)), "fits R2D and TSM models, not r3d18")

@@ -14,7 +14,8 @@ import pytest
 
 from pipelines.report.ds_anatomy import run_anatomy
 from pipelines.report.results import main as results_page
-from pipelines.report.table import MODEL_LABELS, OUTCOME_PREFIXES
+from drl_core.metrics.keys import OUTCOME_PREFIXES
+from pipelines.report.table import MODEL_LABELS
 from tests.conftest import assert_config_error, train_worker_pids
 from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
 

@@ -171,6 +171,8 @@ def test_the_spatial_models_start_from_the_static_task_on_the_builtin_benchmark(
     job = names["static_pretrain/r2d10-w8"].config
     assert job.model.name == "r2d10" and job.model.dropout == 0 and dict(job.eval_splits) == {"test": "test"}
     assert job.optim == StudyConfig().spatial_init.optim
+    # the baseline runs alone but keeps the static stage's CPUs free for it: neither waits
+    assert names["pretrain/baseline"].config.alone and names["pretrain/baseline"].config.beside == 0.6
 
     scratch = by_name(build_study(load_config(StudyConfig, None, {"spatial_init.mode": "from_scratch"})))
     assert not any(n.startswith("static_pretrain/") or "synth_static" in n for n in scratch)
@@ -179,9 +181,11 @@ def test_the_spatial_models_start_from_the_static_task_on_the_builtin_benchmark(
     two = by_name(build_study(load_config(StudyConfig, None, {"algorithm.spatial.name": "r2d18"})))
     assert [n for n in two if n.startswith("static_pretrain/")] == ["static_pretrain/r2d10-w8",
                                                                   "static_pretrain/r2d18-w8"]
+    assert two["pretrain/baseline"].config.beside == 1.2
     assert all(role != "spatial_init" for role, _ in own["dynamic_score/baseline"].deps)
     k400 = by_name(build_study(load_config(StudyConfig, REPO / "pipelines" / "configs" / "drl_r3d18_k400_1x16_100e.yaml")))
     assert not any(n.startswith("static_pretrain/") or "synth_static" in n for n in k400)
+    assert k400["pretrain/baseline"].config.beside == 0
 
 
 def test_binding_puts_the_static_model_in_the_spatial_models_checkpoint():

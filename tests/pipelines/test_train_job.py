@@ -88,6 +88,11 @@ def test_a_stage_that_runs_alone_takes_the_clusters_cpus_on_cpu_only():
     assert solo_resources(base, [{"CPU": 0.5}]).cpus_per_worker == 0.75  # never less than configured
     in_worker = ResourcesConfig(cpus_per_worker=0.6)  # the CPU default: clips cut in the worker, no task
     assert solo_resources(in_worker, [{"CPU": 2.0}]).cpus_per_worker == 2.0
+    # a static-task pretraining (0.6 CPU) runs beside it: whichever starts first, neither waits
+    assert solo_resources(in_worker, [{"CPU": 2.0}], free=1.4, beside=0.6).cpus_per_worker == 1.25
+    assert solo_resources(in_worker, [{"CPU": 2.0}], free=2.0, beside=0.6).cpus_per_worker == 1.25
+    assert solo_resources(in_worker, [{"CPU": 2.0}], free=1.4).cpus_per_worker == 1.25  # something else holds 0.6
+    assert solo_resources(in_worker, [{"CPU": 2.0}], free=0.0).cpus_per_worker == 0.6
     assert in_worker.training_slots({"CPU": 2.0}) == 3 and base.training_slots({"CPU": 2.0}) == 2
     gpu = ResourcesConfig(use_gpu=True, cpus_per_worker=4.0)
     assert solo_resources(gpu, [{"CPU": 64.0, "GPU": 8.0}]) == gpu  # GPU stages keep theirs

@@ -176,7 +176,7 @@ def test_what_counts_as_a_video(tmp_path, make_video, backend):
 
     Image.fromarray(np.zeros((120, 160, 3), np.uint8)).save(tmp_path / "photo.jpg")
     os.rename(tmp_path / "photo.jpg", tmp_path / "photo.avi")
-    one = make_video(tmp_path / "one.mp4", 1, 12)
+    make_video(tmp_path / "one.mp4", 1, 12)
     whole = _avi(tmp_path / "whole.avi", 250)
     data = whole.read_bytes()
     (tmp_path / "half.avi").write_bytes(data[: len(data) // 2])
