@@ -50,4 +50,5 @@ class AdversarialAugmentation(Algorithm):
             video_loss + spatial_loss,
             detached(ce=ce_clean, ce_adv=ce_adv, spatial_kd=sp_kd, spatial_ce=sp_ce),
             logits,
+            {"ce": (1 - self.beta) * ce_clean, "ce_adv": self.beta * ce_adv},  # the spatial terms see logits.detach()
         )

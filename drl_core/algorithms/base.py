@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -16,11 +16,15 @@ class StepOutput:
         loss: the scalar to back-propagate (covers every network the algorithm owns).
         components: named detached scalars for logging, e.g. ``{"ce": ..., "kd": ...}``.
         logits: the video model's logits on the clean clips, B×K.
+        video_terms: the weighted, differentiable terms of the video model's own objective,
+            the CE term first: their gradients with respect to the video model's parameters
+            sum to what ``loss`` gives it (:mod:`drl_core.metrics.term_gradients` compares them).
     """
 
     loss: torch.Tensor
     components: dict[str, torch.Tensor]
     logits: torch.Tensor
+    video_terms: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class Algorithm(nn.Module):

@@ -29,4 +29,6 @@ class SpatialAdversary(Algorithm):
         # Through the reversal the spatial model gets +λ·∂KD (mimicry), the video model −λ·∂KD (evasion).
         kd = kd_loss(sp_logits, grad_reverse(logits), self.temperature)
         sp_ce = F.cross_entropy(sp_logits, labels)
-        return StepOutput(ce + self.lam * kd + sp_ce, detached(ce=ce, kd=kd, spatial_ce=sp_ce), logits)
+        # the video model's share of λ·KD is its evasion (−λ·∂KD through the reversal); sp_ce is not its
+        return StepOutput(ce + self.lam * kd + sp_ce, detached(ce=ce, kd=kd, spatial_ce=sp_ce), logits,
+                          {"ce": ce, "kd_evasion": self.lam * kd})

@@ -45,4 +45,5 @@ class StaticInputs(Algorithm):
             weight = torch.ones_like(kl)
         dyn = (weight * kl).mean()
         ce = ce_each.mean()
-        return StepOutput(ce - self.lam * dyn, detached(ce=ce, kl_static=kl.mean(), weight=weight.mean()), logits)
+        return StepOutput(ce - self.lam * dyn, detached(ce=ce, kl_static=kl.mean(), weight=weight.mean()), logits,
+                          {"ce": ce, "kl_static": -self.lam * dyn})

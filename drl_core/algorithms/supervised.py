@@ -17,4 +17,4 @@ class Supervised(Algorithm):
     def forward(self, clips: torch.Tensor, labels: torch.Tensor) -> StepOutput:
         logits = self.video(clips)
         ce = F.cross_entropy(logits, labels)
-        return StepOutput(ce, detached(ce=ce), logits)
+        return StepOutput(ce, detached(ce=ce), logits, {"ce": ce})
