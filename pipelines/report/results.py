@@ -251,10 +251,12 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
 
 
 def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = None,
-           anatomy: bool = False) -> str:
+           anatomy: bool = False, terms: int = 0) -> str:
     """The whole page; figures go to ``<out's folder>/results/``; ``notes`` (hand-written
     reading of the numbers) are appended as they are; ``anatomy`` adds the DS anatomy of every
-    bias (``pipelines.report.ds_anatomy``: reloads the models, so it takes minutes)."""
+    bias (``pipelines.report.ds_anatomy``: reloads the models, so it takes minutes); ``terms``
+    adds the DRL terms' gradients at the main bias on that many batches
+    (``pipelines.report.term_gradients``)."""
     studies = with_mean_probe([s for store in stores for s in read_store(store)])
     if not studies:
         raise ValueError(f"no finished study run in {', '.join(map(str, stores))}")
@@ -288,6 +290,15 @@ def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = 
                   "the share labelled as that scene's class. Recomputed from the stored models "
                   "(`pipelines.report.ds_anatomy`); its DS is the dynamic-score stage's.", "",
                   *[group_anatomy(bias, groups[bias]) for bias in aggs]]
+    if terms:
+        from pipelines.report.term_gradients import markdown as term_table, measure_group
+
+        lines += [f"## The DRL terms' pull on the video model (bias {main_bias:g})", "",
+                  "Each DRL stage's algorithm rebuilt as it started its phase (the baseline's weights; Alg. 1/2's "
+                  "spatial model from the static task with a fresh head) and with its last epoch's weights "
+                  "(`pipelines.report.term_gradients`). A term moves the model only if its gradient is not small "
+                  "next to CE's, and adds something only if it is not parallel to CE's.", "",
+                  term_table(measure_group(groups[main_bias], terms), terms)]
     if notes is not None:
         lines += [notes.read_text().rstrip(), ""]
     return "\n".join(lines)
@@ -301,9 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notes", help="a Markdown file appended as it is (the reading of the numbers)")
     p.add_argument("--anatomy", action="store_true",
                    help="add the DS anatomy of every bias (reloads every model: minutes)")
+    p.add_argument("--terms", type=int, default=0, metavar="BATCHES",
+                   help="add the DRL terms' gradients at the main bias, on this many training batches")
     args = p.parse_args(argv)
     notes = Path(args.notes) if args.notes else None
-    return emit(lambda: render([Path(s) for s in args.store], Path(args.out), argv, notes, args.anatomy), args.out)
+    return emit(lambda: render([Path(s) for s in args.store], Path(args.out), argv, notes, args.anatomy, args.terms),
+                args.out)
 
 
 if __name__ == "__main__":

@@ -65,14 +65,14 @@ def bound_job(cfg: StudyConfig, model: str, dirs: dict[str, Path], store: Path) 
 
 def last_state(stage: Path) -> dict:
     """The training state of a stage's last epoch checkpoint."""
-    checkpoints = sorted((stage / "ray_train").glob("checkpoint_*"), key=lambda d: d.name)
+    checkpoints = sorted((d for d in (stage / "ray_train").glob("checkpoint_*") if d.is_dir()), key=lambda d: d.name)
     if not checkpoints:
         raise FileNotFoundError(f"{stage}/ray_train: no epoch checkpoint")
     return read_state(str(checkpoints[-1] / STATE_FILE))
 
 
 def spatial_accuracy(spatial: torch.nn.Module, tests: dict[str, Path], job: TrainJob) -> dict[str, float]:
-    """The spatial model's accuracy on each source test set (10 centre clips per video, as tested)."""
+    """The spatial model's accuracy on each source test set (the study's test clips, centre crops)."""
     spatial.eval()
     return {split: predict(spatial, test_loader(open_split(path), job.clip, 16), torch.device("cpu"),
                            inputs=inputs(job.clip)).accuracy for split, path in tests.items()}
@@ -93,33 +93,42 @@ def model_terms(cfg: StudyConfig, model: str, dirs: dict[str, Path], store: Path
         terms = term_gradients(algo, itertools.islice(loader, batches), torch.device("cpu"), inputs(job.clip),
                                freeze_bn=job.optim.freeze_bn)
         spatial = getattr(algo, "spatial", None)
-        out[when] = {"terms": terms, "spatial": spatial_accuracy(spatial, tests, job) if spatial is not None else {}}
+        out[when] = {"terms": terms, "spatial": spatial_accuracy(spatial, tests, job) if spatial is not None else {},
+                     "test_clips": job.clip.test_clips}
     return out
 
 
-def measure(store: Path, bias: float, batches: int) -> dict[int, dict[str, dict]]:
-    """seed → DRL model → :func:`model_terms`, for the newest finished study per seed at ``bias``."""
-    groups = newest_per_seed(read_store(store))
-    if bias not in groups:
-        raise ValueError(f"{store}: no finished study at bias {bias:g}")
+def measure_group(group: list[dict], batches: int) -> dict[int, dict[str, dict]]:
+    """seed → DRL model → :func:`model_terms`, for studies as :func:`~pipelines.report.seeds.read_store`
+    lists them (one per seed)."""
     out = {}
-    for study in sorted(groups[bias], key=lambda s: s["seed"]):
+    for study in sorted(group, key=lambda s: s["seed"]):
+        store = Path(study["store"])
         cfg = study_config(store, study["run"])
         dirs = stage_dirs(store, study["run"])
         out[study["seed"]] = {m: model_terms(cfg, m, dirs, store, batches) for m in cfg.drl.algorithms}
     return out
 
 
+def measure(store: Path, bias: float, batches: int) -> dict[int, dict[str, dict]]:
+    """:func:`measure_group` of the newest finished study per seed at ``bias`` in ``store``."""
+    groups = newest_per_seed(read_store(store))
+    if bias not in groups:
+        raise ValueError(f"{store}: no finished study at bias {bias:g}")
+    return measure_group(groups[bias], batches)
+
+
 def _stat(values: list[float]) -> str:
-    std = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{statistics.fmean(values):.3g} ± {std:.2g}"
+    if len(values) == 1:
+        return f"{values[0]:.3g}"
+    return f"{statistics.fmean(values):.3g} ± {statistics.stdev(values):.2g}"
 
 
 def markdown(per_seed: dict[int, dict[str, dict]], batches: int) -> str:
     """A table of term gradients and one of the spatial models' accuracy: mean ± std over seeds."""
     seeds = sorted(per_seed)
     models = sorted({m for s in per_seed.values() for m in s}, key=model_order)
-    lines = [f"Mean ± std over seeds {', '.join(map(str, seeds))}, each on {batches} batches of source training "
+    lines = [f"Mean ± std (if several) over seeds {', '.join(map(str, seeds))}, each on {batches} batches of source training "
              "clips. Gradients are on the video model's parameters; the cosine is with the CE term's gradient.", "",
              "| model | phase | term | value | gradient norm | cosine with CE | norm / CE norm |", "|---|---|---|---|---|---|---|"]
     for model in models:
@@ -132,7 +141,8 @@ def markdown(per_seed: dict[int, dict[str, dict]], batches: int) -> str:
                              f"{_stat(ratio)} |")
     spatial = [m for m in models if per_seed[seeds[0]][m]["start"]["spatial"]]
     if spatial:
-        lines += ["", "Spatial model's accuracy on the source test sets (10 centre clips per video):", "",
+        clips = per_seed[seeds[0]][spatial[0]]["start"]["test_clips"]
+        lines += ["", f"Spatial model's accuracy on the source test sets ({clips} centre clips per video):", "",
                   "| model | phase | " + " | ".join(s.replace("_", " ") for s in SPLITS) + " |",
                   "|---|---|" + "---|" * len(SPLITS)]
         for model in spatial:

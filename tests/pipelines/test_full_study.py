@@ -14,7 +14,9 @@ import pytest
 
 from pipelines.report.ds_anatomy import run_anatomy
 from pipelines.report.results import main as results_page
+from pipelines.report.term_gradients import markdown as term_table, measure as measure_terms
 from drl_core.metrics.keys import OUTCOME_PREFIXES
+from pipelines.config.schema import StudyConfig
 from pipelines.report.table import MODEL_LABELS
 from tests.conftest import assert_config_error, train_worker_pids
 from tests.pipelines.ray_jobs import jobs_cluster, submit_job  # noqa: F401 - jobs_cluster is a fixture
@@ -132,16 +134,28 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
 
     page = tmp_path / "docs" / "RESULTS.md"  # the results page needs every metric the study tracks
     page.parent.mkdir()
-    assert results_page(["--store", str(out), "--out", str(page), "--anatomy"]) == 0
+    assert results_page(["--store", str(out), "--out", str(page), "--anatomy", "--terms", "1"]) == 0
     text = page.read_text()
     assert all(f"| {MODEL_LABELS[m]} |" in text for m in MODELS) and "### Goal check" in text
     assert (page.parent / "results" / "seed0_tsne.png").stat().st_size > 1000
     assert "### DS anatomy at bias" in text and "#### test out of context" in text
+    assert "## The DRL terms' pull on the video model" in text and "| Alg. 1: adversarial augmentation | end | ce_adv |" in text
     anatomy = run_anatomy({"store": str(out), "run": parents[0].info.run_id})
     for model in MODELS:  # the anatomy reloads the stored models: its DS is the stage's DS
         for split in ("in_context", "out_of_context"):
             logged = runs[f"dynamic_score/{model}"].data.metrics[f"ds/kl_{split}"]
             assert anatomy[model][f"test_{split}"]["ds"] == pytest.approx(logged, rel=1e-4, abs=1e-5)
+    per_seed = measure_terms(out, StudyConfig().benchmark.bias, batches=1)
+    terms = per_seed[0]  # each DRL stage rebuilt at its phase's start and end
+    assert set(terms) == {"adversarial", "spatial_adversary", "static_inputs"}
+    for model, when in terms.items():
+        for t in when.values():
+            assert list(t["terms"])[0] == "ce" and len(t["terms"]) == 2 and t["terms"]["ce"].cosine == pytest.approx(1)
+            assert all(math.isfinite(g.norm) and g.norm > 0 for g in t["terms"].values()), model
+        assert when["start"]["terms"]["ce"].value != when["end"]["terms"]["ce"].value  # the last checkpoint loaded
+        assert bool(when["start"]["spatial"]) == (model != "static_inputs")
+        assert all(0 <= a <= 1 for t in when.values() for a in t["spatial"].values())
+    assert "| Alg. 2: spatial adversary | end | kd_evasion |" in term_table(per_seed, 1)
 
     status, logs = submit(client, out, extra="--seeds 0")  # the same study, through the seed loop
     assert status == "SUCCEEDED", logs[-4000:]
@@ -156,7 +170,6 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
 
 def test_seeds_and_biases_plan_one_study_per_pair():
     from pipelines.config.loader import load_config
-    from pipelines.config.schema import StudyConfig
     from pipelines.full_study import plan
 
     cfg = load_config(StudyConfig, None, {"seed": 7})
