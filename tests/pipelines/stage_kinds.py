@@ -1,6 +1,8 @@
 """A stage kind for the runner's tests: it records that it ran, and can wait or fail on request.
 
-Its config is a dict: ``value`` (folded into its output), ``sleep`` (seconds) and ``fail``.
+Its config is a dict: ``value`` (folded into its output), ``sleep`` (seconds), ``fail``, and
+``meet`` (another stage's name: wait, up to a minute, until that stage has started too, which
+only stages running at the same time can do).
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ def run(ctx: StageContext) -> dict:
     cfg = ctx.config
     start = time.time()
     time.sleep(cfg.get("sleep", 0))
+    if cfg.get("meet"):
+        (ctx.output_dir / f"{ctx.spec.name}.started").touch()
+        other = ctx.output_dir / f"{cfg['meet']}.started"
+        while not other.exists():
+            if time.time() - start > 60:
+                raise TimeoutError(f"{ctx.spec.name}: {cfg['meet']} did not run at the same time")
+            time.sleep(0.05)
     if cfg.get("fail"):
         raise ValueError(f"{ctx.spec.name}: failing as asked")
     total = cfg.get("value", 0) + sum(r.outputs["total"] for r in ctx.inputs.values())

@@ -31,7 +31,8 @@ def runs_log(out):
 
 
 def test_stages_run_concurrently_and_pass_results_downstream(ray_local, tmp_path):
-    results = StudyRunner(diamond(b={"sleep": 1.5}, c={"sleep": 1.5}), None, tmp_path, log=lambda m: None).run()
+    # b and c each wait for the other to start: only a runner that runs them at once finishes
+    results = StudyRunner(diamond(b={"meet": "c"}, c={"meet": "b"}), None, tmp_path, log=lambda m: None).run()
     assert results["d"].outputs["total"] == 5  # a(1) + b(1+1) + c(1+1) → d = 1 + 2 + 2
     rows = {r["stage"]: r for r in runs_log(tmp_path)}
     assert rows["b"]["start"] < rows["c"]["end"] and rows["c"]["start"] < rows["b"]["end"]  # overlapped
