@@ -57,7 +57,8 @@ def term_gradients(algo: Algorithm, batches: Iterable[dict], device: torch.devic
         grads = {name: flat_grad(term, params) for name, term in terms.items()}
         ce = next(iter(grads.values()))
         for name, g in grads.items():
-            cos = float(torch.nn.functional.cosine_similarity(g, ce, dim=0)) if g.norm() > 0 and ce.norm() > 0 else 0.0
+            ok = g.norm() > 0 and ce.norm() > 0  # float64: the CE term's cosine with itself is 1 to 1e-12
+            cos = float(torch.nn.functional.cosine_similarity(g.double(), ce.double(), dim=0)) if ok else 0.0
             acc = sums.setdefault(name, [0.0, 0.0, 0.0])
             acc[0] += float(g.norm())
             acc[1] += cos
