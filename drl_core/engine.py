@@ -155,26 +155,40 @@ class Predictions:
         return int((self.logits.argmax(1) == self.labels).sum()) / len(self.labels) if len(self.labels) else 0.0
 
 
+View = Callable[[torch.Tensor], torch.Tensor] | None  # a change of the model's input (None: as it is)
+
+
 @torch.no_grad()
-def predict(model: nn.Module, loader: Iterable[dict], device: torch.device,
-            transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+def predict_views(model: nn.Module, loader: Iterable[dict], device: torch.device, views: dict[str, View],
+                  precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> dict[str, Predictions]:
+    """:func:`predict` of several views of every batch (e.g. the clips and their static
+    versions), reading ``loader`` once: one :class:`Predictions` per view name."""
+    model.eval()
+    outs: dict[str, dict[str, list[torch.Tensor]]] = {v: {"logits": [], "features": []} for v in views}
+    labels: list[torch.Tensor] = []
+    videos: list[torch.Tensor] = []
+    for batch in loader:
+        clips = to_model(batch, device, inputs, precision, jitter=False)
+        for name, view in views.items():
+            with precision.autocast(device):
+                logits, feats = model(clips if view is None else view(clips), return_features=True)
+            outs[name]["logits"].append(logits.float().cpu())
+            outs[name]["features"].append(feats.float().cpu())
+        labels.append(batch["label"].cpu())
+        videos.append(torch.as_tensor(batch["video"]).cpu())
+
+    def cat(parts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(parts) if parts else torch.empty(0)
+
+    return {name: Predictions(cat(o["logits"]), cat(o["features"]), cat(labels), cat(videos)) for name, o in outs.items()}
+
+
+def predict(model: nn.Module, loader: Iterable[dict], device: torch.device, transform: View = None,
             precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> Predictions:
     """Run ``model`` (a VideoClassifier) in eval mode; multi-clip items are averaged by the model.
     ``inputs`` turns uint8 clips into the model's input on the device; ``transform`` then
     changes them (e.g. a static-input probe). Only per-video logits and features are kept."""
-    model.eval()
-    outs: dict[str, list[torch.Tensor]] = {"logits": [], "features": [], "labels": [], "videos": []}
-    for batch in loader:
-        clips = to_model(batch, device, inputs, precision, jitter=False)
-        if transform is not None:
-            clips = transform(clips)
-        with precision.autocast(device):
-            logits, feats = model(clips, return_features=True)
-        outs["logits"].append(logits.float().cpu())
-        outs["features"].append(feats.float().cpu())
-        outs["labels"].append(batch["label"].cpu())
-        outs["videos"].append(torch.as_tensor(batch["video"]).cpu())
-    return Predictions(*(torch.cat(outs[k]) if outs[k] else torch.empty(0) for k in outs))
+    return predict_views(model, loader, device, {"clips": transform}, precision, inputs)["clips"]
 
 
 def evaluate(model: nn.Module, loader: Iterable[dict], device: torch.device,

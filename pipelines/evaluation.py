@@ -16,7 +16,7 @@ from torch import nn
 from drl_core.config import ClipConfig
 from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import Predictions, predict
-from drl_core.metrics.dynamic_score import DynamicScore, dynamic_score, static_probe
+from drl_core.metrics.dynamic_score import DynamicScore, dynamic_score, static_probes
 from pipelines.data.clips import test_loader as stream_test_clips
 from pipelines.data.shards import open_split
 
@@ -62,16 +62,12 @@ def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch
                 device: torch.device, wrap: Callable[[Iterable[dict]], Iterable[dict]] | None = None) -> dict:
     """Accuracy and the frozen-frame and shuffled-frame KL probes of ``model`` on one split.
 
-    ``wrap`` wraps the split's loader, which is read three times (``drl score``'s progress bar)."""
+    The split is read once: each batch is seen clean and in both static views. ``wrap`` wraps
+    its loader (``drl score``'s progress bar)."""
     loader, classes = test_loader(split_dir, clip, batch_size)
     loader = wrap(loader) if wrap else loader
-    model = model.to(device)
-    clean = predict(model, loader, device, inputs=inputs(clip))
-    out = {"acc1": clean.accuracy}
-    for mode in ("freeze", "shuffle"):
-        probe = static_probe(model, loader, mode, device, clean=clean, inputs=inputs(clip))
-        out[f"{mode}_kl"] = score_summary(probe, classes)["kl"]
-    return out
+    clean, probes = static_probes(model.to(device), loader, ("freeze", "shuffle"), device, inputs=inputs(clip))
+    return {"acc1": clean.accuracy, **{f"{mode}_kl": probe.kl for mode, probe in probes.items()}}
 
 
 def mapped_accuracy(pred: Predictions, split_classes: tuple[str, ...], model_classes: tuple[str, ...],

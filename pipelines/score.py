@@ -107,7 +107,7 @@ def probes(teacher: Teacher, split_dir: Path, classes: tuple[str, ...], videos: 
     from pipelines.evaluation import device, probe_split
     from pipelines.terminal import Bar, Counted
 
-    bar = Bar("[score] probes", 3 * videos)
+    bar = Bar("[score] probes", videos)
     out = probe_split(teacher.model, split_dir, clip, batch_size, device(), wrap=lambda loader: Counted(loader, bar))
     return {**out, "acc1": out["acc1"] if tuple(teacher.classes) == tuple(classes) else None}
 

@@ -8,6 +8,7 @@ uses static appearance is mimicked well (DS ≈ 0); one that uses motion is not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +18,7 @@ from drl_core.algorithms.distillation import SpatialDistillation
 from drl_core.algorithms.static_inputs import static_clips
 from drl_core.config import OptimConfig
 from drl_core.data.transforms import DeviceTransform
-from drl_core.engine import Precision, Predictions, fit, predict
+from drl_core.engine import Precision, Predictions, fit, predict, predict_views
 from drl_core.losses import kl_per_sample
 
 
@@ -67,17 +68,34 @@ def static_probe(video: nn.Module, loader, mode: str, device: torch.device,
     seed). Multi-clip items (B×N×C×T×H×W) are made static clip by clip. Pass ``clean`` (the
     model's predictions on ``loader``, e.g. from evaluation) to skip predicting them again.
     """
+    if clean is None:
+        return static_probes(video, loader, (mode,), device, precision, inputs)[1][mode]
+    ps = predict(video, loader, device, transform=static_view(mode), precision=precision, inputs=inputs)
+    return dynamic_score(clean.logits, ps.logits, clean.labels)
+
+
+def static_view(mode: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The static version of a batch B×C×T×H×W (or B×N×C×T×H×W, clip by clip); ``shuffle`` draws
+    its permutations from a generator of its own, seeded 0, one per batch."""
     gen = torch.Generator().manual_seed(0)
 
     def make_static(clips: torch.Tensor) -> torch.Tensor:
         if clips.dim() == 6:
-            b, n = clips.shape[:2]
             return static_clips(clips.flatten(0, 1), mode, gen).view_as(clips)
         return static_clips(clips, mode, gen)
 
-    pv = clean if clean is not None else predict(video, loader, device, precision=precision, inputs=inputs)
-    ps = predict(video, loader, device, transform=make_static, precision=precision, inputs=inputs)
-    return dynamic_score(pv.logits, ps.logits, pv.labels)
+    return make_static
+
+
+def static_probes(video: nn.Module, loader, modes: tuple[str, ...], device: torch.device,
+                  precision: Precision = Precision(), inputs: DeviceTransform | None = None,
+                  ) -> tuple[Predictions, dict[str, DynamicScore]]:
+    """The clean predictions and :func:`static_probe` of each of ``modes``, reading ``loader`` once
+    (each batch is cut and decoded once, then seen clean and in each static view)."""
+    preds = predict_views(video, loader, device, {"clean": None, **{m: static_view(m) for m in modes}},
+                          precision, inputs)
+    clean = preds["clean"]
+    return clean, {m: dynamic_score(clean.logits, preds[m].logits, clean.labels) for m in modes}
 
 
 def ds_parts(video_logits: torch.Tensor, spatial_logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:

@@ -98,3 +98,25 @@ def test_ds_parts_of_a_uniform_video_model_has_entropy_log_k():
     assert parts["video_entropy"] == pytest.approx(torch.log(torch.tensor(4.0)).item(), abs=1e-6)
     assert parts["spatial_acc1"] == pytest.approx(2 / 6)
     assert parts["ds_video_right"] != parts["ds_video_right"]  # NaN: the argmax of ties is class 0, never 1
+
+
+def test_the_static_probes_read_the_loader_once_and_equal_one_pass_per_view():
+    from drl_core.metrics.dynamic_score import static_probes
+
+    class Counting(list):
+        reads = 0
+
+        def __iter__(self):
+            Counting.reads += 1
+            return super().__iter__()
+
+    torch.manual_seed(0)
+    model, cpu = FrameDifferenceModel(), torch.device("cpu")
+    loader = Counting(_loader())
+    clean, probes = static_probes(model, loader, ("freeze", "shuffle"), cpu)
+    assert Counting.reads == 1
+    assert torch.equal(clean.logits, predict(model, _loader(), cpu).logits)
+    for mode in ("freeze", "shuffle"):  # each view as its own pass gives the same KL, the same permutations
+        alone = static_probe(model, _loader(), mode, cpu, clean=clean)
+        assert probes[mode].kl == alone.kl and probes[mode].per_class == alone.per_class
+    assert probes["shuffle"].kl > 0 and probes["freeze"].kl > 0.05
