@@ -64,7 +64,7 @@ def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch
 
     The split is read once: each batch is seen clean and in both static views. ``wrap`` wraps
     its loader (``drl score``'s progress bar)."""
-    loader, classes = test_loader(split_dir, clip, batch_size)
+    loader, _ = test_loader(split_dir, clip, batch_size)
     loader = wrap(loader) if wrap else loader
     clean, probes = static_probes(model.to(device), loader, ("freeze", "shuffle"), device, inputs=inputs(clip))
     return {"acc1": clean.accuracy, **{f"{mode}_kl": probe.kl for mode, probe in probes.items()}}
@@ -88,8 +88,11 @@ def mapped_accuracy(pred: Predictions, split_classes: tuple[str, ...], model_cla
     target = torch.tensor([index[split_classes[c]] for c in pred.labels.tolist()], dtype=torch.long)
     subset = torch.tensor(sorted({index[split_classes[c]] for c in present}), dtype=torch.long)
     restricted = subset[pred.logits[:, subset].argmax(1)]
-    return {"acc1": float((pred.logits.argmax(1) == target).float().mean()),
-            "acc1_subset": float((restricted == target).float().mean()), "classes": len(subset)}
+    def exact(right: torch.Tensor) -> float:  # correct / videos, as Predictions.accuracy
+        return int(right.sum()) / len(right) if len(right) else float("nan")
+
+    return {"acc1": exact(pred.logits.argmax(1) == target), "acc1_subset": exact(restricted == target),
+            "classes": len(subset)}
 
 
 def evaluate_job(job, algo: nn.Module, network: nn.Module, device: torch.device) -> dict:

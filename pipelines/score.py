@@ -68,12 +68,14 @@ def teacher_file(name: str, checkpoint: str, classes: tuple[str, ...], out: Path
     from drl_core.models.checkpoints import load_checkpoint, read_file, torchvision_width
     from pipelines.train.model_file import load_model, save_model
 
-    if not checkpoint:
-        cfg = ModelConfig(name=name)
-        model = build_model(cfg, len(classes))
+    def saved(model, cfg: ModelConfig, classes: tuple[str, ...], imagenet: bool, what: str) -> Teacher:
         out.mkdir(parents=True, exist_ok=True)
         save_model(out / "teacher.pt", model, cfg, classes)
-        return Teacher(out / "teacher.pt", model, classes, False, f"{name}, random weights (no --checkpoint)")
+        return Teacher(out / "teacher.pt", model, classes, imagenet, what)
+
+    if not checkpoint:
+        cfg = ModelConfig(name=name)
+        return saved(build_model(cfg, len(classes)), cfg, classes, False, f"{name}, random weights (no --checkpoint)")
     if not Path(checkpoint).is_file():
         raise ValueError(f"--checkpoint {checkpoint}: no such file")
     try:
@@ -94,10 +96,7 @@ def teacher_file(name: str, checkpoint: str, classes: tuple[str, ...], out: Path
     cfg = ModelConfig(name=name, width=width, stem_pool=True, dropout=0.0)
     model = build_model(cfg, len(IMAGENET_CLASSES))
     load_checkpoint(model, checkpoint, name, width, keep_head=True, payload=payload)
-    out.mkdir(parents=True, exist_ok=True)
-    save_model(out / "teacher.pt", model, cfg, IMAGENET_CLASSES)
-    return Teacher(out / "teacher.pt", model, IMAGENET_CLASSES, True,
-                   f"{checkpoint} (torchvision ImageNet ResNet in {name}, width {width})")
+    return saved(model, cfg, IMAGENET_CLASSES, True, f"{checkpoint} (torchvision ImageNet ResNet in {name}, width {width})")
 
 
 def probes(teacher: Teacher, split_dir: Path, classes: tuple[str, ...], videos: int, clip: ClipConfig,

@@ -56,11 +56,12 @@ def term_gradients(algo: Algorithm, batches: Iterable[dict], device: torch.devic
         terms = algo(clips, labels).video_terms
         grads = {name: flat_grad(term, params) for name, term in terms.items()}
         ce = next(iter(grads.values()))
+        ce_norm = float(ce.norm())
         for name, g in grads.items():
-            ok = g.norm() > 0 and ce.norm() > 0  # float64: the CE term's cosine with itself is 1 to 1e-12
-            cos = float(torch.nn.functional.cosine_similarity(g.double(), ce.double(), dim=0)) if ok else 0.0
+            norm = float(g.norm())  # float64 cosine: the CE term's with itself is 1 to 1e-12
+            cos = float(torch.nn.functional.cosine_similarity(g.double(), ce.double(), dim=0)) if norm and ce_norm else 0.0
             acc = sums.setdefault(name, [0.0, 0.0, 0.0])
-            acc[0] += float(g.norm())
+            acc[0] += norm
             acc[1] += cos
             acc[2] += float(terms[name].detach())
         batches_seen += 1
