@@ -172,8 +172,13 @@ def build_study(cfg: StudyConfig) -> list[StageSpec]:
     """Every stage of the study, each after the stages it reads."""
     specs = data_stages(cfg) + static_stages(cfg) + pretrain_stages(cfg)
     models = model_names(cfg)
-    for model in models:
-        specs += model_stages(cfg, model)
+    per_model = [spec for model in models for spec in model_stages(cfg, model)]
+    # The runner launches ready stages in this order, so within the training pool it is their
+    # priority: every model's dynamic score (the longer stage) before the fine-tunings, so that
+    # the last DRL model's distillation does not start behind every other model's fine-tuning.
+    early = (names.EVALUATE, names.DYNAMIC_SCORE)
+    specs += [s for s in per_model if names.kind(s.name) in early]
+    specs += [s for s in per_model if names.kind(s.name) not in early]
     data = cfg.data
     report = ReportStage(cfg.report, tuple(models), tuple(d.name for d in data.downstream),
                          tuple(name for name, _ in source_tests(cfg)), tuple(d.name for d in data.fewshot),

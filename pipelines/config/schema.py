@@ -329,6 +329,11 @@ class ResourcesConfig:
     clips in the same batches (tested bit-identical), without Ray Data's executor, which costs a
     third of a 2-core CPU (measured: 9-10 s epochs against 7 s). ``auto``: ``worker`` for one CPU
     worker, else ``ray_data``. Either way the result is the same, so it is no part of any key.
+
+    ``poll_interval_s``: how often a Ray Train controller polls its workers (Ray's default 2 s
+    adds up to that much to every stage's start and end). ``watch_preemption``: Ray Train's
+    preemption watcher, one more process per run that logs node drains on spot-instance clusters
+    (:mod:`pipelines.train.trainer`). Neither changes a result.
     """
 
     num_workers: int = 1
@@ -346,6 +351,8 @@ class ResourcesConfig:
     deterministic: bool = True
     concurrent_trainings: int = 0
     ingest: str = "auto"
+    poll_interval_s: float = 0.5
+    watch_preemption: bool = False
 
     def __post_init__(self) -> None:
         _check(self.num_workers >= 1, "num_workers", "must be at least 1")
@@ -364,6 +371,7 @@ class ResourcesConfig:
         _check(self.data_cpus > 0, "data_cpus", "must be positive")
         _check(self.videos_per_task >= 1, "videos_per_task", "must be at least 1")
         _check(self.data_tasks >= 0, "data_tasks", "must be >= 0 (0: as many as the CPUs allow)")
+        _check(self.poll_interval_s > 0, "poll_interval_s", "must be positive")
 
     def ingest_mode(self) -> str:
         """``ray_data`` or ``worker`` (``auto``: worker for one CPU worker, else Ray Data)."""

@@ -79,7 +79,7 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     ``out_dir`` receives ``model.pt``, ``history.json`` and ``eval.json`` (from rank 0) and the
     Ray Train checkpoints. Per-epoch metrics go to the MLflow run ``run_id`` through ``tracker``.
     """
-    from ray.train.torch import TorchTrainer
+    from pipelines.train.trainer import StageTrainer, trainer_env
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,8 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
         data = {"datasets": {DATASET: train_dataset(index, job.clip, job.seed, config["clock"], job.data_cpus,
                                                     job.videos_per_task, job.data_tasks)},
                 "dataset_config": data_config()}
-    trainer = TorchTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
+    trainer_env(resources)
+    trainer = StageTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
                            run_config=run_config(out_dir, resources, callbacks), **data)
     result = trainer.fit()
     if result.error is not None:

@@ -30,6 +30,10 @@ def test_default_study_has_every_stage_in_order():
             assert f"fewshot/{m}/{d}" in names
     assert len([n for n in names if n.startswith("decode/")]) == 9  # few-shot reuses the downstream test splits; 2 static
     assert specs[-1].name == "report" and len(specs[-1].deps) == 1 + 5 + 5 + 5 + 10 + 10 + 10
+    # the runner launches ready stages in list order: every dynamic score before any fine-tuning
+    order = [s.name for s in specs]
+    last_ds = max(i for i, n in enumerate(order) if n.startswith("dynamic_score/"))
+    assert last_ds < min(i for i, n in enumerate(order) if n.startswith("finetune/"))
 
 
 def test_kinetics_study_scores_mimetics_with_its_head_and_runs_fewshot_on_held_out_datasets():
@@ -99,7 +103,8 @@ def test_runtime_settings_are_no_part_of_any_stage_key():
     from pipelines.stages.base import stage_key
 
     a = build_study(StudyConfig())
-    runtime = {"resources.data_loader_workers": 4, "resources.eval_batch_size": 3}
+    runtime = {"resources.data_loader_workers": 4, "resources.eval_batch_size": 3,
+               "resources.poll_interval_s": 2.0, "resources.watch_preemption": True}
     b = build_study(load_config(StudyConfig, None, runtime))
     assert [s.name for s in a] == [s.name for s in b]
     assert [stage_key(s, {"x": "k"}) for s in a] == [stage_key(s, {"x": "k"}) for s in b]
