@@ -124,15 +124,19 @@ def verdict(winners: list[str], seeds: int) -> str:
 
 def provenance(groups: dict[float, list[dict]]) -> list[str]:
     """How the studies were run: command, wall time and machine of each."""
-    lines = ["| bias | seed | variant | driver command | wall time (min) |", "|---|---|---|---|---|"]
+    lines = ["| bias | seed | variant | driver command | wall time (min): last run / all runs (count) |",
+             "|---|---|---|---|---|"]
     runs = [(bias, s) for bias, g in groups.items() for main in g for s in [main, *main.get("variants", [])]]
     machines = sorted({s["machine"] or "(not recorded)" for _, s in runs})
     total = 0.0
     for bias, s in sorted(runs, key=lambda r: (r[0], r[1]["variant"], r[1]["seed"])):
-        total += s["wall_s"]
+        spent, count = s["spent"]
+        total += spent
         command = f"`{s['command']}`" if s["command"] else "(not recorded)"
-        lines.append(f"| {bias:g} | {s['seed']} | {s['variant'] or '-'} | {command} | {s['wall_s'] / 60:.1f} |")
-    return lines + ["", f"Total wall time of the studies: {total / 3600:.2f} h.", "",
+        lines.append(f"| {bias:g} | {s['seed']} | {s['variant'] or '-'} | {command} | "
+                     f"{s['wall_s'] / 60:.1f} / {spent / 60:.1f} ({count}) |")
+    return lines + ["", f"Total wall time of the studies, every run counted (a study interrupted and run "
+                        f"again, or run again to reuse its stages, has several): {total / 3600:.2f} h.", "",
                     "Machine: " + "; ".join(machines) + "."]
 
 

@@ -65,15 +65,35 @@ def read_store(store: Path) -> list[dict]:
             children[parent][r.info.run_name] = r.data.metrics
             if names.kind(r.info.run_name) == names.PRETRAIN and r.data.tags.get("drl.key") in by_key:
                 trained[parent][r.info.run_name.split("/", 1)[1]] = by_key[r.data.tags["drl.key"]]
-    studies = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and "drl.kind" not in r.data.tags
-               and r.info.status == "FINISHED"]
+    tops = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and "drl.kind" not in r.data.tags]
+    spent = study_time(tops)
+    studies = [r for r in tops if r.info.status == "FINISHED"]
     return [{"run": r.info.run_id, "start": r.info.start_time, "store": str(store),
              "seed": int(r.data.params["seed"]), "bias": float(r.data.params["benchmark.bias"]),
              "variant": r.data.params.get("variant", ""),
-             "wall_s": (r.info.end_time - r.info.start_time) / 1000, "command": r.data.tags.get("drl.command", ""),
+             "wall_s": (r.info.end_time - r.info.start_time) / 1000, "spent": spent[study_id(r)],
+             "command": r.data.tags.get("drl.command", ""),
              "machine": r.data.tags.get("drl.machine", ""), "models": stage_metrics(children[r.info.run_id]),
              "trained": trained[r.info.run_id]}
             for r in studies]
+
+
+def study_id(run) -> tuple[float, str, int]:
+    """(bias, variant, seed) of a study run."""
+    p = run.data.params
+    return float(p.get("benchmark.bias", "nan")), p.get("variant", ""), int(p.get("seed", -1))
+
+
+def study_time(tops: list) -> dict[tuple[float, str, int], tuple[float, int]]:
+    """Per (bias, variant, seed): the wall seconds of all its study runs that ended, finished,
+    failed or interrupted, and their number. A study run again after an interruption (or run again
+    to reuse every stage) is timed in all its runs, not only the last."""
+    spent: dict[tuple[float, str, int], list] = defaultdict(lambda: [0.0, 0])
+    for r in tops:
+        if r.info.end_time:
+            spent[study_id(r)][0] += (r.info.end_time - r.info.start_time) / 1000
+            spent[study_id(r)][1] += 1
+    return defaultdict(lambda: (0.0, 0), {k: (v[0], v[1]) for k, v in spent.items()})
 
 
 def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:

@@ -90,3 +90,19 @@ def test_a_missing_metric_fails_loudly(tmp_path, capsys):
     assert main(["--store", str(tmp_path)]) == 2
     assert "ds/kl_out_of_context" in capsys.readouterr().err
     assert main(["--store", str(tmp_path / "nowhere")]) == 2
+
+
+def test_a_studys_time_counts_every_run_of_its_seed():
+    from types import SimpleNamespace
+
+    from pipelines.report.seeds import study_time
+
+    def run(seed, start, end, status="FINISHED", bias="0.85"):
+        return SimpleNamespace(data=SimpleNamespace(params={"seed": str(seed), "benchmark.bias": bias}),
+                               info=SimpleNamespace(start_time=start, end_time=end, status=status))
+
+    spent = study_time([run(0, 0, 60_000, "KILLED"), run(0, 100_000, 106_000), run(1, 0, 30_000),
+                        run(1, 40_000, None, "RUNNING"), run(0, 0, 10_000, bias="0.5")])
+    assert spent[(0.85, "", 0)] == (66.0, 2)  # interrupted, then run again: both counted
+    assert spent[(0.85, "", 1)] == (30.0, 1)  # a run still going has no end yet
+    assert spent[(0.5, "", 0)] == (10.0, 1) and spent[(0.85, "", 2)] == (0.0, 0)
