@@ -66,7 +66,8 @@ def ray_stream(split: Path, cpus: int) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--videos", type=int, default=96, help="10-s videos in the generated split")
+    p.add_argument("--videos", type=int, default=384,
+                   help="10-s videos in the generated split (an epoch; Ray Data starts its executor once per epoch)")
     p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="input-pipeline-") as work:

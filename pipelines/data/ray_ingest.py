@@ -103,6 +103,10 @@ def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_pe
     ds = ray.data.from_items([{"id": p} for p in range(len(index))], override_num_blocks=blocks)
     ds.context.custom_execution_callback_classes = [*ds.context.custom_execution_callback_classes,
                                                     idle_backoff_class()]
+    # Ray Data reserves part of the CPUs for each operator's own use; with one map operator that
+    # left a single sampling task running at a time on 2 CPUs (measured: 0.9 tasks on average,
+    # 105-115 clips/s; without the reservation 1.8 tasks, 135 clips/s).
+    ds.context.op_resource_reservation_enabled = False
     limit = {"concurrency": max_tasks} if max_tasks else {}
     return ds.map_batches(sample_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,
                           fn_kwargs={"index": index, "clip": clip, "seed": seed, "clock": clock}, **limit)
