@@ -77,22 +77,22 @@ def test_running_a_finished_job_again_resumes_instead_of_retraining(ray_local, t
     assert again["history"] == first["history"]  # restored from the checkpoint; no epoch re-run
 
 
-def actor_classes() -> list[str]:
-    """The class of every actor the test's Ray has started, dead or alive."""
+def actor_classes() -> dict[str, str]:
+    """Actor id → class of every actor the test's Ray has started, dead or alive."""
     from ray._private.state import actors
 
-    return [a["ActorClassName"] for a in actors().values()]
+    return {actor_id: a["ActorClassName"] for actor_id, a in actors().items()}
 
 
 def test_a_run_without_datasets_starts_no_dataset_manager_nor_preemption_watcher(ray_local, tmp_path, make_split):
     split = make_split(tmp_path / "train")
     before = actor_classes()
     run_train_job(job(split, 1, ingest="worker"), tmp_path / "stage", ResourcesConfig())
-    started = actor_classes()[len(before):]  # actors are listed in creation order
+    started = [c for a, c in actor_classes().items() if a not in before]
     assert "TrainController" in started and "RayTrainWorker" in started  # it ran on Ray Train
     assert "DatasetManager" not in started and "PreemptionWatcher" not in started, started
     run_train_job(job(split, 1, ingest="ray_data"), tmp_path / "watched", ResourcesConfig(watch_preemption=True))
-    started = actor_classes()[len(before):]
+    started = [c for a, c in actor_classes().items() if a not in before]
     assert "DatasetManager" in started and "PreemptionWatcher" in started, started  # Ray Data needs it
 
 
