@@ -105,7 +105,7 @@ def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_pe
                                                     idle_backoff_class()]
     # Ray Data reserves part of the CPUs for each operator's own use; with one map operator that
     # left a single sampling task running at a time on 2 CPUs (measured: 0.9 tasks on average,
-    # 105-115 clips/s; without the reservation 1.8 tasks, 135 clips/s).
+    # 105-115 clips/s; without the reservation 1.8 tasks, about 200 clips/s).
     ds.context.op_resource_reservation_enabled = False
     limit = {"concurrency": max_tasks} if max_tasks else {}
     return ds.map_batches(sample_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,

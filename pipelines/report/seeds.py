@@ -88,12 +88,12 @@ def study_time(tops: list) -> dict[tuple[float, str, int], tuple[float, int]]:
     """Per (bias, variant, seed): the wall seconds of all its study runs that ended, finished,
     failed or interrupted, and their number. A study run again after an interruption (or run again
     to reuse every stage) is timed in all its runs, not only the last."""
-    spent: dict[tuple[float, str, int], list] = defaultdict(lambda: [0.0, 0])
+    spent: dict[tuple[float, str, int], tuple[float, int]] = defaultdict(lambda: (0.0, 0))
     for r in tops:
         if r.info.end_time:
-            spent[study_id(r)][0] += (r.info.end_time - r.info.start_time) / 1000
-            spent[study_id(r)][1] += 1
-    return defaultdict(lambda: (0.0, 0), {k: (v[0], v[1]) for k, v in spent.items()})
+            seconds, count = spent[study_id(r)]
+            spent[study_id(r)] = (seconds + (r.info.end_time - r.info.start_time) / 1000, count + 1)
+    return spent
 
 
 def newest_per_seed(studies: list[dict]) -> dict[float, list[dict]]:
