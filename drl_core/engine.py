@@ -159,17 +159,18 @@ View = Callable[[torch.Tensor], torch.Tensor] | None  # a change of the model's 
 
 
 @torch.no_grad()
-def predict_views(model: nn.Module, loader: Iterable[dict], device: torch.device, views: dict[str, View],
-                  precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> dict[str, Predictions]:
-    """:func:`predict` of several views of every batch (e.g. the clips and their static
-    versions), reading ``loader`` once: one :class:`Predictions` per view name."""
-    model.eval()
-    outs: dict[str, dict[str, list[torch.Tensor]]] = {v: {"logits": [], "features": []} for v in views}
+def predict_many(heads: dict[str, tuple[nn.Module, View]], loader: Iterable[dict], device: torch.device,
+                 precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> dict[str, Predictions]:
+    """:func:`predict` of several (model, view) pairs, reading ``loader`` once: every batch is
+    cut, moved and normalised once, then seen by each pair. One :class:`Predictions` per name."""
+    for model, _ in heads.values():
+        model.eval()
+    outs: dict[str, dict[str, list[torch.Tensor]]] = {h: {"logits": [], "features": []} for h in heads}
     labels: list[torch.Tensor] = []
     videos: list[torch.Tensor] = []
     for batch in loader:
         clips = to_model(batch, device, inputs, precision, jitter=False)
-        for name, view in views.items():
+        for name, (model, view) in heads.items():
             with precision.autocast(device):
                 logits, feats = model(clips if view is None else view(clips), return_features=True)
             outs[name]["logits"].append(logits.float().cpu())
@@ -181,6 +182,13 @@ def predict_views(model: nn.Module, loader: Iterable[dict], device: torch.device
         return torch.cat(parts) if parts else torch.empty(0)
 
     return {name: Predictions(cat(o["logits"]), cat(o["features"]), cat(labels), cat(videos)) for name, o in outs.items()}
+
+
+def predict_views(model: nn.Module, loader: Iterable[dict], device: torch.device, views: dict[str, View],
+                  precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> dict[str, Predictions]:
+    """:func:`predict` of several views of every batch (e.g. the clips and their static
+    versions), reading ``loader`` once: one :class:`Predictions` per view name."""
+    return predict_many({name: (model, view) for name, view in views.items()}, loader, device, precision, inputs)
 
 
 def predict(model: nn.Module, loader: Iterable[dict], device: torch.device, transform: View = None,

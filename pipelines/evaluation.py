@@ -1,8 +1,9 @@
 """Test-time measurements on decoded splits: multi-clip accuracy, dynamic score, static probes.
 
 Every test item is a video's ``clip.test_clips`` uniformly spaced 1-s clips, centre crops, cut
-from its row; the logits are averaged over them. Splits stream video by video: only per-video
-logits and features are kept.
+from its row; the logits are averaged over them. Splits stream in batches of videos, cut in the
+calling process or by Ray Data tasks (:class:`pipelines.data.inference_stream.InferenceStream`): only
+per-video logits and features are kept.
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ from torch import nn
 
 from drl_core.config import ClipConfig
 from drl_core.data.transforms import DeviceTransform
-from drl_core.engine import Predictions, predict
+from drl_core.engine import Predictions, predict, predict_many
 from drl_core.metrics.dynamic_score import DynamicScore, dynamic_score, static_probes
-from pipelines.data.clips import test_loader as stream_test_clips
 from pipelines.data.shards import open_split
+from pipelines.data.inference_stream import InferenceStream
 
 
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def test_loader(split_dir: str | Path, clip: ClipConfig, batch_size: int, num_workers: int = 0):
+def test_loader(split_dir: str | Path, clip: ClipConfig, stream: InferenceStream):
     """Every video's test clips (uint8), streamed in a fixed order; and the split's classes."""
     index = open_split(split_dir)
-    return stream_test_clips(index, clip, batch_size, num_workers), index.classes
+    return stream.batches(index, clip), index.classes
 
 
 def inputs(clip: ClipConfig) -> DeviceTransform:
@@ -42,29 +43,31 @@ def score_summary(ds: DynamicScore, classes: tuple[str, ...]) -> dict:
             "per_class": {classes[c]: v for c, v in sorted(ds.per_class.items())}}
 
 
-def predictions(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch_size: int,
+def predictions(model: nn.Module, split_dir: str | Path, clip: ClipConfig, stream: InferenceStream,
                 device: torch.device) -> tuple[Predictions, tuple[str, ...]]:
-    loader, classes = test_loader(split_dir, clip, batch_size)
+    loader, classes = test_loader(split_dir, clip, stream)
     return predict(model.to(device), loader, device, inputs=inputs(clip)), classes
 
 
 def distilled_score(teacher: nn.Module, student: nn.Module, split_dir: str | Path, clip: ClipConfig,
-                    batch_size: int, device: torch.device) -> dict:
+                    stream: InferenceStream, device: torch.device) -> dict:
     """DS of ``teacher`` (video model) against its distilled spatial ``student`` on one split,
-    and the teacher's own accuracy there (``teacher_acc1``, from the same predictions)."""
-    loader, classes = test_loader(split_dir, clip, batch_size)  # read the shards once for both models
-    pv = predict(teacher.to(device), loader, device, inputs=inputs(clip))
-    ps = predict(student.to(device), loader, device, inputs=inputs(clip))
+    and the teacher's own accuracy there (``teacher_acc1``, from the same predictions). The
+    split is read once: each batch goes through both models."""
+    loader, classes = test_loader(split_dir, clip, stream)
+    preds = predict_many({"teacher": (teacher.to(device), None), "student": (student.to(device), None)}, loader,
+                         device, inputs=inputs(clip))
+    pv, ps = preds["teacher"], preds["student"]
     return {**score_summary(dynamic_score(pv.logits, ps.logits, pv.labels), classes), "teacher_acc1": pv.accuracy}
 
 
-def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, batch_size: int,
+def probe_split(model: nn.Module, split_dir: str | Path, clip: ClipConfig, stream: InferenceStream,
                 device: torch.device, wrap: Callable[[Iterable[dict]], Iterable[dict]] | None = None) -> dict:
     """Accuracy and the frozen-frame and shuffled-frame KL probes of ``model`` on one split.
 
     The split is read once: each batch is seen clean and in both static views. ``wrap`` wraps
     its loader (``drl score``'s progress bar)."""
-    loader, _ = test_loader(split_dir, clip, batch_size)
+    loader, _ = test_loader(split_dir, clip, stream)
     loader = wrap(loader) if wrap else loader
     clean, probes = static_probes(model.to(device), loader, ("freeze", "shuffle"), device, inputs=inputs(clip))
     return {"acc1": clean.accuracy, **{f"{mode}_kl": probe.kl for mode, probe in probes.items()}}
@@ -100,8 +103,8 @@ def evaluate_job(job, algo: nn.Module, network: nn.Module, device: torch.device)
     results: dict = {}
     for name, split_dir in job.eval_splits:
         if job.kind == "distill":
-            results[name] = distilled_score(algo.teacher, network, split_dir, job.clip, job.eval_batch_size, device)
+            results[name] = distilled_score(algo.teacher, network, split_dir, job.clip, job.inference_stream, device)
         else:
-            pred, _ = predictions(network, split_dir, job.clip, job.eval_batch_size, device)
+            pred, _ = predictions(network, split_dir, job.clip, job.inference_stream, device)
             results[name] = {"acc1": pred.accuracy}
     return results

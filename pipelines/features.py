@@ -15,19 +15,20 @@ import numpy as np
 import torch
 
 from drl_core.config import ClipConfig
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.evaluation import device, predictions
 from pipelines.stages.base import StageContext
 
 
 def cached_features(ctx: StageContext, role: str, model: torch.nn.Module, clip: ClipConfig,
-                    batch_size: int) -> dict[str, np.ndarray]:
+                    stream: InferenceStream) -> dict[str, np.ndarray]:
     """``features`` V×D and ``labels`` V of the split bound to ``role``, from the cache or computed now."""
     ident = {"model": ctx.inputs["model"].key, "split": ctx.inputs[role].key, "clip": asdict(clip)}
     name = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
     path = ctx.output_dir / "features" / f"{name}.npz"
     if path.is_file():
         return dict(np.load(path))
-    pred, _ = predictions(model, ctx.inputs[role].outputs["path"], clip, batch_size, device())
+    pred, _ = predictions(model, ctx.inputs[role].outputs["path"], clip, stream, device())
     arrays = {"features": pred.features.numpy(), "labels": pred.labels.numpy()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.npz")

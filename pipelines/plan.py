@@ -106,10 +106,11 @@ def _eval_peak(cfg: StudyConfig, model: ModelConfig, sizes: list[SplitSize], cli
     params, dim = model_size(model, classes)
     videos = sum(s.videos for s in sizes)
     kept = videos * (dim + classes) * 4 * 3  # per-video features and logits (teacher, student, probe)
-    batch = cfg.resources.eval_batch_size * clip.test_clips * cfg.decode.num_frames * clip.crop_size ** 2 * 3
-    if not gpu:
-        batch *= 1 + 4 * 24  # float input and activations on the host
-    loading = max(s.decoded_per_video for s in sizes) * (1 + cfg.resources.data_loader_workers)
+    stream = cfg.resources.inference_stream()
+    clips = stream.batch_size * clip.test_clips * cfg.decode.num_frames * clip.crop_size ** 2 * 3  # uint8
+    batch = clips if gpu else clips * (1 + 4 * 24)  # on a CPU, float input and activations on the host
+    # cut here: one decoded row at a time; by Ray Data tasks: their prefetched batches
+    loading = stream.prefetch_batches * clips if stream.ray_data else max(s.decoded_per_video for s in sizes)
     return WORKER_BASE[gpu] + params * 8 + kept + batch * 2 + loading
 
 
@@ -139,8 +140,10 @@ def plan_study(cfg: StudyConfig) -> list[StagePlan]:
                                   f"{res.num_workers}× ({res.cpus_per_worker:g} CPU{gpu}){feed}"))
         elif spec.kind in ("evaluate", "linear_probe", "fewshot"):
             peak = _eval_peak(cfg, cfg.pretrain.model, read_sizes, spec.config.clip)
+            feed = (f" + {res.inference_tasks} data tasks of {res.data_cpus:g} CPU" if spec.data_cpus
+                    else ", clips cut in the task")
             rows.append(StagePlan(spec.name, reads, shard, peak / GIB,
-                                  f"1× ({res.eval_cpus:g} CPU{', 1 GPU' if res.use_gpu else ''})"))
+                                  f"1× ({res.eval_cpus:g} CPU{', 1 GPU' if res.use_gpu else ''}){feed}"))
         else:
             rows.append(StagePlan(spec.name, reads, shard, WORKER_BASE[False] / GIB, "1 CPU"))
     return rows

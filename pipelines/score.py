@@ -28,6 +28,7 @@ from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig
 from drl_core.names import MODEL_NAMES
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.driver import parse_sets
 
 IMAGENET_CLASSES = tuple(f"imagenet_{i:04d}" for i in range(1000))
@@ -100,14 +101,14 @@ def teacher_file(name: str, checkpoint: str, classes: tuple[str, ...], out: Path
 
 
 def probes(teacher: Teacher, split_dir: Path, classes: tuple[str, ...], videos: int, clip: ClipConfig,
-           batch_size: int) -> dict:
+           stream: InferenceStream) -> dict:
     """:func:`pipelines.evaluation.probe_split` with a progress bar; no accuracy unless the
     split's ``classes`` are the model's."""
     from pipelines.evaluation import device, probe_split
     from pipelines.terminal import Bar, Counted
 
     bar = Bar("[score] probes", videos)
-    out = probe_split(teacher.model, split_dir, clip, batch_size, device(), wrap=lambda loader: Counted(loader, bar))
+    out = probe_split(teacher.model, split_dir, clip, stream, device(), wrap=lambda loader: Counted(loader, bar))
     return {**out, "acc1": out["acc1"] if tuple(teacher.classes) == tuple(classes) else None}
 
 
@@ -143,7 +144,7 @@ def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
           file=sys.stderr, flush=True)
     init_ray()
     result = run_train_job(job, out / "distill", cfg.resources)["eval"]["split"]
-    probe = probes(teacher, split_dir, split.classes, len(split), clip, cfg.resources.eval_batch_size)
+    probe = probes(teacher, split_dir, split.classes, len(split), clip, cfg.resources.inference_stream())
     return {"model": teacher.what, "split": str(split_dir), "videos": len(split),
             "ds": result["kl"], "agreement": result["agreement"], "acc1": probe["acc1"],
             "freeze_kl": probe["freeze_kl"], "shuffle_kl": probe["shuffle_kl"], "per_class": result["per_class"],

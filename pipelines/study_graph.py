@@ -95,8 +95,7 @@ def data_stages(cfg: StudyConfig) -> list[StageSpec]:
 
 def job_resources(res: ResourcesConfig) -> dict:
     """The TrainJob fields that come from the ``resources`` block."""
-    return {"eval_batch_size": res.eval_batch_size, "loader_workers": res.data_loader_workers,
-            "data_cpus": res.data_cpus, "videos_per_task": res.videos_per_task, "data_tasks": res.data_tasks,
+    return {"inference_stream": res.inference_stream(), "data_cpus": res.data_cpus, "videos_per_task": res.videos_per_task, "data_tasks": res.data_tasks,
             "deterministic": res.deterministic, "ingest": res.ingest_mode()}
 
 
@@ -137,9 +136,9 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
     mapped = tuple((d.name, d.name) for d in cfg.data.evaluation)
     mapped_deps = tuple((d.name, decode_name(d, d.test_split)) for d in cfg.data.evaluation)
     weights = (("model", names.pretrain_stage(model)),)
-    evaluate = EvaluateStage(cfg.pretrain.clip, res.eval_batch_size, tests, mapped)
+    evaluate = EvaluateStage(cfg.pretrain.clip, res.inference_stream(), tests, mapped)
     specs = [StageSpec(names.evaluate_stage(model), "evaluate", evaluate, weights + test_deps + mapped_deps,
-                       resources=eval_res)]
+                       resources=eval_res, data_cpus=res.inference_cpus())]
     ds = cfg.dynamic_score
     distill = TrainJob("distill", "train", ds.spatial, ds.optim, cfg.pretrain.clip,
                        AlgorithmConfig(temperature=ds.temperature), eval_splits=tests,
@@ -153,13 +152,13 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
                         AlgorithmConfig(name="supervised"), (("test", "test"),), init="model", reset_head=True,
                         seed=cfg.seed, **job_resources(res))
         specs.append(StageSpec(names.finetune_stage(model, d.name), "train", tune, weights + splits, **TRAIN))
-        probe = LinearProbeStage(cfg.linear_probe, cfg.pretrain.clip, res.eval_batch_size)
+        probe = LinearProbeStage(cfg.linear_probe, cfg.pretrain.clip, res.inference_stream())
         specs.append(StageSpec(names.linear_probe_stage(model, d.name), "linear_probe", probe, weights + splits,
-                               resources=eval_res))
+                               resources=eval_res, data_cpus=res.inference_cpus()))
     for d in cfg.data.fewshot:
-        fewshot = FewShotStage(cfg.fewshot, cfg.pretrain.clip, res.eval_batch_size)
+        fewshot = FewShotStage(cfg.fewshot, cfg.pretrain.clip, res.inference_stream())
         specs.append(StageSpec(names.fewshot_stage(model, d.name), "fewshot", fewshot,
-                               weights + (("test", decode_name(d, d.test_split)),), resources=eval_res))
+                               weights + (("test", decode_name(d, d.test_split)),), resources=eval_res, data_cpus=res.inference_cpus()))
     return specs
 
 

@@ -30,9 +30,10 @@ import json, resource, sys, torch
 from drl_core.config import ClipConfig
 from drl_core.models import build_model
 from drl_core.config import ModelConfig
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.evaluation import predictions
 clip = ClipConfig(**json.loads(sys.argv[2]))
-pred, classes = predictions(build_model(ModelConfig(**json.loads(sys.argv[3])), 4), sys.argv[1], clip, 4,
+pred, classes = predictions(build_model(ModelConfig(**json.loads(sys.argv[3])), 4), sys.argv[1], clip, InferenceStream(4),
                             torch.device("cpu"))
 print(json.dumps({"videos": len(pred.labels), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

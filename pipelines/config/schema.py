@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
 from drl_core.metrics import keys
 from drl_core.names import ALGORITHM_NAMES
 from pipelines.config.merge import MERGE_ONTO
+
+if TYPE_CHECKING:
+    from pipelines.data.inference_stream import InferenceStream
 
 
 @dataclass(frozen=True)
@@ -319,8 +322,7 @@ class ResourcesConfig:
     cluster's resources at start-up can host; set it on an autoscaling cluster). A training
     stage's input pipeline runs as Ray Data tasks of ``data_cpus`` CPUs each, on any node,
     ``videos_per_task`` videos per task, at most ``data_tasks`` at once (0: as many as the CPUs
-    allow); ``data_loader_workers`` are the loader processes of
-    the streamed evaluations. ``deterministic``: deterministic kernels (the CPU configs), or
+    allow). ``deterministic``: deterministic kernels (the CPU configs), or
     cuDNN autotuning (the GPU configs set it false).
 
     ``ingest``: how a training stage gets its clips. ``ray_data``: Ray Data tasks sample them on
@@ -329,6 +331,16 @@ class ResourcesConfig:
     clips in the same batches (tested bit-identical), without Ray Data's executor, which costs a
     third of a 2-core CPU (measured: 9-10 s epochs against 7 s). ``auto``: ``worker`` for one CPU
     worker, else ``ray_data``. Either way the result is the same, so it is no part of any key.
+
+    ``inference``: how the test clips of every evaluation, dynamic score, feature extraction and
+    Tune probe reach the model, ``eval_batch_size`` videos per batch. ``ray_data``: Ray Data tasks
+    (``data_cpus`` each, at most ``inference_tasks`` at once) cut them and stream them to the
+    process that holds the model; ``local``: that process cuts them itself; ``auto`` as
+    ``ingest``. An evaluation, linear-probe or few-shot stage reserves its tasks' CPUs with its
+    own in one placement group (so stages holding every CPU cannot starve them); the evaluation
+    after training and the Tune probe run theirs on any free CPUs (the run's training stream,
+    whose CPUs it reserved, is idle then). The batches are the same either way (tested)
+    (:mod:`pipelines.data.inference_stream`).
 
     ``poll_interval_s``: how often a Ray Train controller polls its workers (Ray's default 2 s
     adds up to that much to every stage's start and end). ``watch_preemption``: Ray Train's
@@ -344,13 +356,14 @@ class ResourcesConfig:
     keep_checkpoints: int = 2
     eval_cpus: float = 1.0
     eval_batch_size: int = 16
-    data_loader_workers: int = 0
     data_cpus: float = 0.25
     videos_per_task: int = 32
     data_tasks: int = 1
     deterministic: bool = True
     concurrent_trainings: int = 0
     ingest: str = "auto"
+    inference: str = "auto"
+    inference_tasks: int = 2
     poll_interval_s: float = 0.5
     watch_preemption: bool = False
 
@@ -360,13 +373,15 @@ class ResourcesConfig:
                f"must be auto, ray_data or worker, got {self.ingest!r}")
         _check(self.ingest != "worker" or self.num_workers == 1, "ingest",
                "worker reads the clips inside the one training worker; with num_workers > 1 use ray_data")
+        _check(self.inference in ("auto", "ray_data", "local"), "inference",
+               f"must be auto, ray_data or local, got {self.inference!r}")
+        _check(self.inference_tasks >= 1, "inference_tasks", "must be at least 1")
         _check(self.cpus_per_worker > 0, "cpus_per_worker", "must be positive")
         _check(self.gpus_per_worker > 0, "gpus_per_worker", "must be positive")
         _check(self.max_failures >= -1, "max_failures", "must be >= -1 (-1 retries forever)")
         _check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1")
         _check(self.eval_cpus > 0, "eval_cpus", "must be positive")
         _check(self.eval_batch_size >= 1, "eval_batch_size", "must be at least 1")
-        _check(self.data_loader_workers >= 0, "data_loader_workers", "must be >= 0")
         _check(self.concurrent_trainings >= 0, "concurrent_trainings", "must be >= 0 (0: as many as fit)")
         _check(self.data_cpus > 0, "data_cpus", "must be positive")
         _check(self.videos_per_task >= 1, "videos_per_task", "must be at least 1")
@@ -378,6 +393,17 @@ class ResourcesConfig:
         if self.ingest != "auto":
             return self.ingest
         return "worker" if self.num_workers == 1 and not self.use_gpu else "ray_data"
+
+    def inference_stream(self) -> InferenceStream:
+        """How test clips reach the model (``inference``; ``auto``: local where ``ingest`` is worker)."""
+        from pipelines.data.inference_stream import InferenceStream
+
+        ray_data = self.inference == "ray_data" or (self.inference == "auto" and self.ingest_mode() == "ray_data")
+        return InferenceStream(self.eval_batch_size, ray_data, self.data_cpus, self.inference_tasks)
+
+    def inference_cpus(self) -> float:
+        """The CPUs an inference stage reserves for its Ray Data tasks (0 when it cuts clips itself)."""
+        return self.data_cpus * self.inference_tasks if self.inference_stream().ray_data else 0.0
 
     def task_cpus(self) -> float:
         """The CPUs a training run's Ray Data tasks take beside its workers (none when the worker

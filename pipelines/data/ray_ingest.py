@@ -6,6 +6,9 @@ which epoch it serves, maps positions to videos through that epoch's order, read
 row group and cuts its clip (:func:`pipelines.data.clips.train_item`): draws depend on (seed,
 epoch, video) only. Ray Train splits the stream equally over its workers
 (``streaming_split(equal=True)``), so every worker takes the same number of steps.
+
+Test clips stream the same way, without the clock (:func:`test_dataset`, used by
+:class:`pipelines.data.inference_stream.InferenceStream`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 import numpy as np
 
 from drl_core.config import ClipConfig
-from pipelines.data.cutting import epoch_order, train_item
+from pipelines.data.cutting import epoch_order, test_item, train_item
 from pipelines.data.shards import SplitIndex
 
 DATASET = "train"  # the name Ray Train's workers ask get_dataset_shard for
@@ -68,6 +71,13 @@ def idle_backoff_class():
     return IdleBackoff
 
 
+def task_limit(max_tasks: int) -> dict:
+    """``map_batches`` arguments for at most ``max_tasks`` tasks at once (0: no limit)."""
+    from ray.data import TaskPoolStrategy
+
+    return {"compute": TaskPoolStrategy(size=max_tasks)} if max_tasks else {}
+
+
 def _order(seed: int, epoch: int, count: int) -> np.ndarray:
     key = (seed, epoch, count)
     if key not in _ORDERS:
@@ -107,9 +117,37 @@ def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_pe
     # left a single sampling task running at a time on 2 CPUs (measured: 0.9 tasks on average,
     # 105-115 clips/s; without the reservation 1.8 tasks, about 200 clips/s).
     ds.context.op_resource_reservation_enabled = False
-    limit = {"concurrency": max_tasks} if max_tasks else {}
+    limit = task_limit(max_tasks)
     return ds.map_batches(sample_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,
                           fn_kwargs={"index": index, "clip": clip, "seed": seed, "clock": clock}, **limit)
+
+
+def cut_test_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConfig) -> dict[str, np.ndarray]:
+    """Ray Data map function: positions ``batch["id"]`` → those videos' test clips
+    (``clips`` uint8 B×N×T×S×S×3, ``label``, ``video``)."""
+    items = [test_item(index, int(i), clip) for i in batch["id"].tolist()]
+    return {k: np.stack([np.asarray(item[k]) for item in items]) for k in ("clips", "label", "video")}
+
+
+def test_dataset(index: SplitIndex, clip: ClipConfig, videos_per_task: int, cpus_per_task: float,
+                 max_tasks: int = 0, group=None):
+    """Every video's test clips as a lazy ``ray.data.Dataset`` in index order, cut by tasks of
+    ``videos_per_task`` videos, at most ``max_tasks`` at once (0: as many as the CPUs allow), in
+    the second bundle of the placement group ``group`` if given (the CPUs a stage reserved)."""
+    import ray
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    blocks = max(1, math.ceil(len(index) / videos_per_task))
+    ds = ray.data.from_items([{"id": p} for p in range(len(index))], override_num_blocks=blocks)
+    ds.context.execution_options.preserve_order = True
+    ds.context.op_resource_reservation_enabled = False  # as train_dataset's
+    ds.context.custom_execution_callback_classes = [*ds.context.custom_execution_callback_classes,
+                                                    idle_backoff_class()]
+    limit = task_limit(max_tasks)
+    if group is not None:
+        limit["scheduling_strategy"] = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=1)
+    return ds.map_batches(cut_test_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,
+                          fn_kwargs={"index": index, "clip": clip}, **limit)
 
 
 def data_config():

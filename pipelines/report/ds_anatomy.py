@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from drl_core.config import ClipConfig
-from drl_core.engine import Predictions, predict
+from drl_core.engine import Predictions, predict_many
 from drl_core.metrics.dynamic_score import ds_parts
 from pipelines import names
 from pipelines.data.clips import test_loader
@@ -103,8 +103,8 @@ def model_anatomy(teacher: torch.nn.Module, student: torch.nn.Module, data: Spli
     scene class of each of its videos)."""
     loader = test_loader(data, clip, batch_size)
     device = torch.device("cpu")
-    pv = predict(teacher, loader, device, inputs=inputs(clip))
-    ps = predict(student, loader, device, inputs=inputs(clip))
+    preds = predict_many({"video": (teacher, None), "spatial": (student, None)}, loader, device, inputs=inputs(clip))
+    pv, ps = preds["video"], preds["spatial"]
     return {**ds_parts(pv.logits, ps.logits, pv.labels),
             "video_scene": scene_following(pv, scenes), "spatial_scene": scene_following(ps, scenes)}
 

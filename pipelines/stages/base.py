@@ -43,6 +43,9 @@ class StageSpec:
         resources: Ray task options (``num_cpus``, ``num_gpus``) of the stage's task.
         pool: stages of one pool share a concurrency limit (``train``: as many Ray Train runs as
             the cluster can host at once, so that no run waits for workers while holding a slot).
+        data_cpus: CPUs reserved beside the task for the Ray Data tasks it starts (test clips):
+            the task and they share a placement group, the task's bundle first, so stages that
+            hold every CPU cannot starve their own data tasks (:attr:`StageContext.data_group`).
     """
 
     name: str
@@ -52,6 +55,7 @@ class StageSpec:
     always_run: bool = False
     resources: dict = field(default_factory=dict)
     pool: str = ""
+    data_cpus: float = 0.0
 
 
 @dataclass
@@ -69,7 +73,8 @@ class StageResult:
 @dataclass
 class StageContext:
     """Everything a stage's ``run`` gets: its spec and key, its own folder, its inputs by role,
-    the study (config and output folder), and where to log (tracker actor and MLflow run id)."""
+    the study (config and output folder), where to log (tracker actor and MLflow run id), and
+    the placement group whose second bundle holds its ``data_cpus`` (None without)."""
 
     spec: StageSpec
     key: str
@@ -79,6 +84,7 @@ class StageContext:
     output_dir: Path
     tracker: Any = None
     run_id: str | None = None
+    data_group: Any = None
 
     @property
     def config(self) -> Any:

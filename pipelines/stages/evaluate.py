@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from drl_core.config import ClipConfig
 from drl_core.metrics import keys
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.evaluation import device, mapped_accuracy, predictions, probe_split
 from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
@@ -19,7 +20,7 @@ class EvaluateStage:
     ``mapped`` sets are matched by class name to the classes the model file records."""
 
     clip: ClipConfig
-    batch_size: int = field(metadata=RUNTIME)
+    stream: InferenceStream = field(metadata=RUNTIME)
     splits: tuple[tuple[str, str], ...]
     mapped: tuple[tuple[str, str], ...] = ()
 
@@ -28,13 +29,14 @@ def run(ctx: StageContext) -> dict:
     cfg: EvaluateStage = ctx.config
     model, _, model_classes = load_model(ctx.inputs["model"].outputs["model"])
     results, metrics = {}, {}
+    stream = cfg.stream.within(ctx.data_group)
     for name, role in cfg.splits:
-        res = probe_split(model, ctx.inputs[role].outputs["path"], cfg.clip, cfg.batch_size, device())
+        res = probe_split(model, ctx.inputs[role].outputs["path"], cfg.clip, stream, device())
         results[name] = res
         metrics.update({keys.acc(name): res["acc1"], keys.freeze_kl(name): res["freeze_kl"],
                         keys.shuffle_kl(name): res["shuffle_kl"]})
     for name, role in cfg.mapped:
-        pred, classes = predictions(model, ctx.inputs[role].outputs["path"], cfg.clip, cfg.batch_size, device())
+        pred, classes = predictions(model, ctx.inputs[role].outputs["path"], cfg.clip, stream, device())
         res = mapped_accuracy(pred, classes, model_classes, name)
         results[name] = res
         metrics.update({keys.acc(name): res["acc1"], keys.acc(f"{name}_subset"): res["acc1_subset"]})

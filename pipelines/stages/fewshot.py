@@ -17,6 +17,7 @@ from drl_core.metrics import keys
 from drl_core.metrics.few_shot import evaluate_few_shot
 from pipelines.config.schema import FewShotConfig
 from pipelines.features import cached_features
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
 
@@ -25,7 +26,7 @@ from pipelines.train.model_file import load_model
 class FewShotStage:
     fewshot: FewShotConfig
     clip: ClipConfig
-    batch_size: int = field(metadata=RUNTIME)
+    stream: InferenceStream = field(metadata=RUNTIME)
 
 
 def setting(ways: int, shots: int) -> str:
@@ -43,7 +44,7 @@ def run(ctx: StageContext) -> dict:
     cfg: FewShotStage = ctx.config
     fs = cfg.fewshot
     model, _, model_classes = load_model(ctx.inputs["model"].outputs["model"])
-    test = cached_features(ctx, "test", model, cfg.clip, cfg.batch_size)
+    test = cached_features(ctx, "test", model, cfg.clip, cfg.stream.within(ctx.data_group))
     pool = held_out(ctx.inputs["test"].outputs["classes"], list(model_classes))
     results, metrics = {}, {}
     for shots in fs.shots:

@@ -16,6 +16,7 @@ from drl_core.config import ClipConfig
 from drl_core.metrics import keys
 from drl_core.metrics.linear_probe import fit_linear_probe
 from pipelines.config.schema import LinearProbeConfig
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.features import cached_features
 from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
@@ -25,14 +26,14 @@ from pipelines.train.model_file import load_model
 class LinearProbeStage:
     probe: LinearProbeConfig
     clip: ClipConfig
-    batch_size: int = field(metadata=RUNTIME)
+    stream: InferenceStream = field(metadata=RUNTIME)
 
 
 def run(ctx: StageContext) -> dict:
     cfg: LinearProbeStage = ctx.config
     model, _, _ = load_model(ctx.inputs["model"].outputs["model"])
-    train = cached_features(ctx, "train", model, cfg.clip, cfg.batch_size)
-    test = cached_features(ctx, "test", model, cfg.clip, cfg.batch_size)
+    train = cached_features(ctx, "train", model, cfg.clip, cfg.stream.within(ctx.data_group))
+    test = cached_features(ctx, "test", model, cfg.clip, cfg.stream.within(ctx.data_group))
     classes = ctx.inputs["train"].outputs["classes"]
     probe = fit_linear_probe(torch.from_numpy(train["features"]), torch.from_numpy(train["labels"]).long(),
                              len(classes), cfg.probe.weight_decay, cfg.probe.max_iter)

@@ -35,7 +35,12 @@ def execute(spec: StageSpec, module_name: str, key: str, folder: str, inputs: di
     module = importlib.import_module(module_name)
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
-    ctx = StageContext(spec, key, path, inputs, study, Path(output_dir), tracker, run_id)
+    group = None
+    if spec.data_cpus:
+        import ray
+
+        group = ray.util.get_current_placement_group()
+    ctx = StageContext(spec, key, path, inputs, study, Path(output_dir), tracker, run_id, group)
     start = time.perf_counter()
     outputs = module.run(ctx)
     content_key = outputs.get("key") or key
@@ -50,6 +55,23 @@ def execute(spec: StageSpec, module_name: str, key: str, folder: str, inputs: di
         for artifact in outputs.get("artifacts", []):
             ray.get(tracker.log_artifact.remote(run_id, str(artifact)))
     return result
+
+
+def task_options(spec: StageSpec) -> tuple[dict, Any]:
+    """The Ray task options of ``spec``'s task, and the placement group made for it (None unless
+    it has ``data_cpus``: then its own resources and those CPUs, in two bundles, the task in the
+    first, so that it starts only once its data tasks are sure of their CPUs)."""
+    if not spec.data_cpus:
+        return dict(spec.resources), None
+    import ray
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    own = {"CPU": float(spec.resources.get("num_cpus", 1)), "GPU": float(spec.resources.get("num_gpus", 0))}
+    group = ray.util.placement_group([{k: v for k, v in own.items() if v}, {"CPU": spec.data_cpus}], strategy="PACK")
+    options = {k: v for k, v in spec.resources.items() if k not in ("num_cpus", "num_gpus")}
+    options.update(num_cpus=own["CPU"], num_gpus=own["GPU"],
+                   scheduling_strategy=PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=0))
+    return options, group
 
 
 def validate(specs: list[StageSpec]) -> None:
@@ -79,6 +101,7 @@ class StudyRunner:
         self.done: dict[str, StageResult] = {}
         self.failed: dict[str, str] = {}
         self.running: dict[Any, tuple[StageSpec, str | None]] = {}
+        self.groups: dict[Any, Any] = {}  # a running stage's placement group (with data_cpus)
         self.run_ids: dict[str, str] = {}  # stage name → its MLflow run in this study
 
     def run(self) -> dict[str, StageResult]:
@@ -128,16 +151,21 @@ class StudyRunner:
             self._record_cached(spec, cached)
             return
         run_id = self._create_run(spec, key, {})
-        task = ray.remote(execute).options(max_retries=1, **spec.resources)
+        options, group = task_options(spec)
+        task = ray.remote(execute).options(max_retries=1, **options)
         ref = task.remote(spec, KINDS[spec.kind], key, str(folder), inputs, self.study, str(self.output_dir),
                           self.tracker, run_id)
         self.running[ref] = (spec, run_id)
+        if group is not None:
+            self.groups[ref] = group
         self.log(f"[study] started {spec.name}")
 
     def _collect(self, ref: Any) -> None:
         import ray
 
         spec, run_id = self.running.pop(ref)
+        if ref in self.groups:
+            ray.util.remove_placement_group(self.groups.pop(ref))
         try:
             result = ray.get(ref)
         except Exception as err:  # noqa: BLE001 - any stage failure is reported, the rest goes on
@@ -184,4 +212,7 @@ class StudyRunner:
         for ref, (_, run_id) in list(self.running.items()):
             ray.cancel(ref, force=True)
             self._end_run(run_id, "KILLED")
+        for group in self.groups.values():
+            ray.util.remove_placement_group(group)
         self.running.clear()
+        self.groups.clear()

@@ -22,6 +22,7 @@ from drl_core.metrics.linear_probe import fit_linear_probe
 from drl_core.models import build_model
 from pipelines.data.clips import train_loader
 from pipelines.data.shards import open_split
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.evaluation import distilled_score, inputs, predictions
 
 
@@ -36,29 +37,29 @@ class EpochProbe:
     distill: OptimConfig
     probe_weight_decay: float = 1e-3
     probe_iters: int = 100
-    batch_size: int = 16
     temperature: float = 1.0
 
 
 def linear_probe(model: nn.Module, train: str, test: str, clip: ClipConfig, probe: EpochProbe,
-                 device: torch.device) -> tuple[float, float]:
+                 stream: InferenceStream, device: torch.device) -> tuple[float, float]:
     """Test accuracy and cross-entropy of a linear probe fitted on frozen train-split features."""
-    tr, classes = predictions(model, train, clip, probe.batch_size, device)
-    te, _ = predictions(model, test, clip, probe.batch_size, device)
+    tr, classes = predictions(model, train, clip, stream, device)
+    te, _ = predictions(model, test, clip, stream, device)
     fitted = fit_linear_probe(tr.features, tr.labels, len(classes), probe.probe_weight_decay, probe.probe_iters)
     nll = float(F.cross_entropy(fitted.logits(te.features), te.labels)) if len(te.labels) else float("nan")
     return fitted.accuracy(te.features, te.labels), nll
 
 
 def measure(probe: EpochProbe, network: nn.Module, num_classes: int, train_split: str, clip: ClipConfig,
-            seed: int, device: torch.device) -> dict[str, float]:
+            seed: int, stream: InferenceStream, device: torch.device) -> dict[str, float]:
     """Every per-epoch metric of a trial. ``network`` is left as it was (a copy is measured); the
-    student is distilled on clips streamed from ``train_split`` in this process."""
+    student is distilled on clips streamed from ``train_split`` in this process; test clips come
+    through ``stream``."""
     model = copy.deepcopy(network).eval()
     out: dict[str, float] = {}
     accs, nlls = [], []
     for name, train, test in probe.downstream:
-        acc, nll = linear_probe(model, train, test, clip, probe, device)
+        acc, nll = linear_probe(model, train, test, clip, probe, stream, device)
         out[keys.linear_probe_acc(name)], out[keys.linear_probe_nll(name)] = acc, nll
         accs.append(acc)
         nlls.append(nll)
@@ -68,7 +69,7 @@ def measure(probe: EpochProbe, network: nn.Module, num_classes: int, train_split
     loader = train_loader(open_split(train_split), clip, probe.distill.batch_size, seed)
     fit(SpatialDistillation(model, student, probe.temperature), loader, probe.distill, device, inputs=inputs(clip))
     for name, split in probe.tests:  # one read and one teacher pass per split give DS and accuracy
-        ds = distilled_score(model, student, split, clip, probe.batch_size, device)
+        ds = distilled_score(model, student, split, clip, stream, device)
         out[keys.acc(name)], out[keys.ds(name)], out[keys.agreement(name)] = \
             ds["teacher_acc1"], ds["kl"], ds["agreement"]
     return out

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.stages.base import RUNTIME
 
 
@@ -28,7 +29,8 @@ class TrainJob:
     ``alone`` marks a stage no other training stage waits beside (the baseline), which on CPUs
     then takes the cluster's free CPUs less ``beside``, those of the training stages that may run
     beside it (the static-task pretraining) (:func:`pipelines.train.launcher.solo_resources`); ``ingest``
-    is ``ray_data`` (clips streamed by Ray Data tasks) or ``worker`` (cut in the one worker).
+    is ``ray_data`` (clips streamed by Ray Data tasks) or ``worker`` (cut in the one worker);
+    ``inference_stream`` brings the test clips of the evaluation after training and of the Tune probe.
     """
 
     kind: str
@@ -44,8 +46,7 @@ class TrainJob:
     spatial_init: str = ""
     seed: int = 0
     deterministic: bool = True
-    eval_batch_size: int = field(default=16, metadata=RUNTIME)
-    loader_workers: int = field(default=0, metadata=RUNTIME)
+    inference_stream: InferenceStream = field(default_factory=InferenceStream, metadata=RUNTIME)
     data_cpus: float = field(default=0.25, metadata=RUNTIME)
     videos_per_task: int = field(default=32, metadata=RUNTIME)
     data_tasks: int = field(default=1, metadata=RUNTIME)

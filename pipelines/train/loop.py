@@ -162,7 +162,7 @@ def train_loop(config: dict[str, Any]) -> None:
             from pipelines.train.epoch_probe import measure
 
             history[-1].update(measure(job.epoch_probe, network, len(classes), job.train_split, job.clip,
-                                       job.seed, device))
+                                       job.seed, job.inference_stream, device))
         report_epoch(algo, optimizer, scheduler, epoch, history, rank, resumptions)
         if rank == 0 and tracker is not None:
             tracker.log_metrics.remote(run_id, {k: v for k, v in history[-1].items() if k != "epoch"}, epoch)

@@ -45,8 +45,7 @@ def epoch_probe(cfg: StudyConfig, results: dict[str, StageResult]) -> EpochProbe
     if static_name(spatial) in results and not spatial.checkpoint:
         spatial = dataclasses.replace(spatial, checkpoint=results[static_name(spatial)].outputs["model"])
     return EpochProbe(tests, downstream, spatial, dataclasses.replace(ds.optim, epochs=cfg.tune.ds_epochs),
-                      cfg.linear_probe.weight_decay, cfg.linear_probe.max_iter, cfg.resources.eval_batch_size,
-                      ds.temperature)
+                      cfg.linear_probe.weight_decay, cfg.linear_probe.max_iter, ds.temperature)
 
 
 def trial_job(cfg: StudyConfig, results: dict[str, StageResult]) -> TrainJob:

@@ -2,7 +2,8 @@
 
 Its config is a dict: ``value`` (folded into its output), ``sleep`` (seconds), ``fail``, and
 ``meet`` (another stage's name: wait, up to a minute, until that stage has started too, which
-only stages running at the same time can do).
+only stages running at the same time can do). A stage with ``data_cpus`` returns its placement
+group's bundles instead of recording its run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def run(ctx: StageContext) -> dict:
     if cfg.get("fail"):
         raise ValueError(f"{ctx.spec.name}: failing as asked")
     total = cfg.get("value", 0) + sum(r.outputs["total"] for r in ctx.inputs.values())
+    if ctx.data_group is not None:  # the bundles of the placement group the stage runs in
+        return {"total": total, "bundles": ctx.data_group.bundle_specs, "group": ctx.data_group.id.hex()}
     with open(ctx.output_dir / "runs.jsonl", "a") as f:
         f.write(json.dumps({"stage": ctx.spec.name, "start": start, "end": time.time()}) + "\n")
     return {"total": total, "metrics": {"total": total}}

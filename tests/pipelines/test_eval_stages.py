@@ -6,6 +6,7 @@ import torch
 from drl_core.config import ClipConfig, ModelConfig
 from drl_core.models import build_model
 from pipelines.config.schema import FewShotConfig
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.stages import evaluate, fewshot
 from pipelines.stages.base import StageContext, StageResult, StageSpec
 from pipelines.train.model_file import save_model
@@ -37,7 +38,7 @@ def test_evaluate_scores_a_test_set_with_the_models_head_by_class_name(tmp_path,
     test = _split(tmp_path / "mimetics", make_split, num_classes=2, videos_per_class=3, size=24)
     # the model knows more classes, in another order: "class 1" is its index 3
     model = _model(tmp_path, ["zumba", "class 0", "abseiling", "class 1"])
-    cfg = evaluate.EvaluateStage(CLIP, 4, (), (("mimetics", "mimetics"),))
+    cfg = evaluate.EvaluateStage(CLIP, InferenceStream(4), (), (("mimetics", "mimetics"),))
     out = evaluate.run(_ctx(tmp_path, "evaluate", cfg, {"model": model, "mimetics": test}))
     res = out["eval"]["mimetics"]
     assert res["classes"] == 2 and 0 <= res["acc1"] <= res["acc1_subset"] <= 1
@@ -47,10 +48,32 @@ def test_evaluate_scores_a_test_set_with_the_models_head_by_class_name(tmp_path,
 def test_fewshot_stage_reports_each_setting_with_a_confidence_interval(tmp_path, make_split):
     test = _split(tmp_path / "ssv2", make_split, num_classes=6, videos_per_class=4, size=24)
     model = _model(tmp_path, ["class 0", "other"])  # "class 0" was seen in pretraining: not in the pool
-    cfg = fewshot.FewShotStage(FewShotConfig(ways=5, shots=(1, 2), queries=2, episodes=30), CLIP, 4)
+    cfg = fewshot.FewShotStage(FewShotConfig(ways=5, shots=(1, 2), queries=2, episodes=30), CLIP, InferenceStream(4))
     out = fewshot.run(_ctx(tmp_path, "fewshot", cfg, {"model": model, "test": test}))
     for s in ("5way1shot", "5way2shot"):
         r = out["fewshot"][s]
         assert r["classes"] == 5 and r["episodes"] == 30 and 0 <= r["acc"] <= 1 and r["ci95"] >= 0
         assert out["metrics"][f"fewshot/{s}/acc"] == r["acc"]
     assert len(list((tmp_path / "features").glob("*.npz"))) == 1  # extracted once for both settings
+
+
+def test_evaluate_cut_by_ray_data_in_its_placement_group_equals_cut_in_the_task(ray_local, tmp_path, make_split):
+    """The runner's path: the stage task in its placement group, its test clips cut by Ray Data
+    tasks in the group's second bundle; the same accuracies and probes as cut in the task."""
+    import ray
+
+    from pipelines.stages.runner import KINDS, execute, task_options
+
+    test = _split(tmp_path / "test", make_split, num_classes=2, videos_per_class=3, size=24)
+    inputs = {"model": _model(tmp_path, ["class 0", "class 1"]), "test": test}
+    local = evaluate.run(_ctx(tmp_path, "evaluate", evaluate.EvaluateStage(CLIP, InferenceStream(4), (("in_context", "test"),)),
+                              inputs))
+    cfg = evaluate.EvaluateStage(CLIP, InferenceStream(4, ray_data=True, max_tasks=2), (("in_context", "test"),))
+    spec = StageSpec("evaluate/m", "evaluate", cfg, resources={"num_cpus": 1}, data_cpus=0.5)
+    options, group = task_options(spec)
+    try:
+        remote = ray.get(ray.remote(execute).options(**options).remote(
+            spec, KINDS["evaluate"], "k", str(tmp_path / "remote"), inputs, None, str(tmp_path)), timeout=300)
+    finally:
+        ray.util.remove_placement_group(group)
+    assert remote.outputs["eval"] == local["eval"] and local["eval"]["in_context"]["acc1"] >= 0

@@ -1,5 +1,5 @@
-"""Test-time protocols: 10-clip logit averaging, and scoring a test set with another class list
-through the model's own head (Mimetics on Kinetics)."""
+"""Test-time protocols: 10-clip logit averaging (test clips cut here or by Ray Data tasks), and
+scoring a test set with another class list through the model's own head (Mimetics on Kinetics)."""
 
 import pytest
 import torch
@@ -8,15 +8,20 @@ from drl_core.config import ClipConfig
 from drl_core.engine import Predictions
 from drl_core.models import create_model
 from pipelines.data.shards import open_split
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.evaluation import mapped_accuracy, predictions
 
 
-def test_ten_clip_logits_are_the_mean_of_the_centre_crop_logits_of_uniform_windows(tmp_path, make_split):
+@pytest.mark.parametrize("ray_data", [False, True], ids=["local", "ray_data"])
+def test_ten_clip_logits_are_the_mean_of_the_centre_crop_logits_of_uniform_windows(tmp_path, make_split, ray_data,
+                                                                                    request):
+    if ray_data:
+        request.getfixturevalue("ray_local")
     split = make_split(tmp_path / "test", num_classes=3, videos_per_class=2, frames=13, clip_frames=4, size=24)
     clip = ClipConfig(crop_size=16, test_clips=10)
     torch.manual_seed(0)
     model = create_model("r3d10", num_classes=3, width=8).eval()
-    pred, _ = predictions(model, split, clip, batch_size=4, device=torch.device("cpu"))
+    pred, _ = predictions(model, split, clip, InferenceStream(4, ray_data=ray_data), torch.device("cpu"))
     # by hand: windows start at rint(linspace(0, 13 - 4, 10)) = 0 1 2 3 4 5 6 7 8 9 of each row,
     # crop rows 4..20 and columns 4..20, normalise, one clip at a time
     index = open_split(split)

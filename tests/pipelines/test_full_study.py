@@ -39,13 +39,15 @@ def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = 
 
 
 def drl_score(client, out: Path, work: Path) -> dict:
-    """``drl score`` of the study's baseline on the out-of-context test, as a Ray job; its JSON."""
+    """``drl score`` of the study's baseline on the out-of-context test, as a Ray job; its JSON.
+    Its test clips are cut by Ray Data tasks (the study's stages cut them in-process): the scores
+    must still be the stages' own."""
     model = next((out / "stages" / "pretrain" / "baseline").glob("*/model.pt"))
     static = next((out / "stages" / "static_pretrain").glob("*/*/model.pt"))  # where the study starts its students
     job = submit_job(client, f"python -m pipelines.cli score --model r3d18 --checkpoint {model} "
                      f"--spatial-checkpoint {static} "
                      f"--data {out / 'shards' / 'synth_source'} --split test_out_of_context "
-                     f"--config {out / 'config.yaml'} --output-dir {work} --json")
+                     f"--config {out / 'config.yaml'} --set resources.inference=ray_data --output-dir {work} --json")
     deadline = time.time() + 600
     while not client.get_job_status(job).is_terminal() and time.time() < deadline:
         time.sleep(0.5)

@@ -63,6 +63,15 @@ def test_training_pool_limits_concurrency(ray_local, tmp_path):
     assert all(a["end"] <= b["start"] for a, b in zip(rows, rows[1:]))
 
 
+def test_a_stage_with_data_cpus_runs_in_its_own_placement_group_removed_after(ray_local, tmp_path):
+    import ray
+
+    specs = [StageSpec("e", "record", {"value": 1}, resources={"num_cpus": 1}, data_cpus=0.5)]
+    out = StudyRunner(specs, None, tmp_path, log=lambda m: None).run()["e"].outputs
+    assert out["bundles"] == [{"CPU": 1.0}, {"CPU": 0.5}]
+    assert ray.util.placement_group_table()[out["group"]]["state"] == "REMOVED"
+
+
 def test_graph_errors_name_the_stage():
     with pytest.raises(ValueError, match="'b': input 'zz' names 'zz'"):
         validate([spec("a"), spec("b", ["zz"])])

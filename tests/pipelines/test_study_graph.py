@@ -103,13 +103,14 @@ def test_runtime_settings_are_no_part_of_any_stage_key():
     from pipelines.stages.base import stage_key
 
     a = build_study(StudyConfig())
-    runtime = {"resources.data_loader_workers": 4, "resources.eval_batch_size": 3,
+    runtime = {"resources.inference": "ray_data", "resources.eval_batch_size": 3,
                "resources.poll_interval_s": 2.0, "resources.watch_preemption": True}
     b = build_study(load_config(StudyConfig, None, runtime))
     assert [s.name for s in a] == [s.name for s in b]
     assert [stage_key(s, {"x": "k"}) for s in a] == [stage_key(s, {"x": "k"}) for s in b]
     # ...while the settings still reach the stages, and a real change still changes keys.
-    assert by_name(b)["pretrain/baseline"].config.loader_workers == 4
+    assert by_name(b)["pretrain/baseline"].config.inference_stream.ray_data
+    assert by_name(b)["evaluate/baseline"].config.stream.batch_size == 3
     c = by_name(build_study(load_config(StudyConfig, None, {"pretrain.optim.batch_size": 8})))
     assert stage_key(c["pretrain/baseline"], {}) != stage_key(by_name(a)["pretrain/baseline"], {})
 
