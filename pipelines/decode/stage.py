@@ -128,6 +128,16 @@ def decode_batch(batch: pa.Table, spec: ClipSpec, cfg: DecodeConfig, manifest_di
     return pa.concat_tables(tables) if tables else empty_table()
 
 
+def task_count(videos: int, per_task: int, cpus: int) -> int:
+    """Decode tasks for ``videos``: at most ``per_task`` videos each, and a multiple of the
+    cluster's ``cpus`` where there are more tasks than CPUs, so no CPU idles through the last
+    round (400 videos, 32 per task, 2 CPUs: 14 tasks of 28-29, not 13 with one left alone)."""
+    tasks = max(1, -(-videos // per_task))
+    if tasks > cpus > 0:
+        tasks = cpus * -(-tasks // cpus)
+    return min(tasks, max(videos, 1))
+
+
 def _ray_decode(records: list[VideoRecord], spec: ClipSpec, cfg: DecodeConfig, tmp: Path) -> None:
     import ray
 
@@ -139,13 +149,16 @@ def _ray_decode(records: list[VideoRecord], spec: ClipSpec, cfg: DecodeConfig, t
     # runs one decode task at a time. Decoding is the only heavy operator here, so let it use all.
     ray.data.DataContext.get_current().op_resource_reservation_enabled = False
     items = [asdict(r) for r in records]
-    blocks = max(1, min(len(items), -(-len(items) // cfg.videos_per_task)))
+    blocks = task_count(len(items), cfg.videos_per_task, int(ray.cluster_resources().get("CPU", 1)))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
-    remote_args = {"max_calls": cfg.max_calls} if cfg.max_calls else {}
-    ds = ds.map_batches(decode_batch, batch_size=cfg.videos_per_task, batch_format="pyarrow",
+    remote_args = {"num_cpus": 1, **({"max_calls": cfg.max_calls} if cfg.max_calls else {})}
+    ds = ds.map_batches(decode_batch, batch_size=None, batch_format="pyarrow",  # a block per task
                         fn_kwargs={"spec": spec, "cfg": cfg, "manifest_dir": str(tmp / "manifest_parts")},
-                        num_cpus=1, **remote_args)
-    ds.write_parquet(str(tmp / "shards"), row_group_size=1)  # any video can be read alone
+                        **remote_args)
+    # The same task options let Ray Data fuse the write into the decode task: with others (Ray
+    # Data's default for writes) every decoded block crossed the object store to a write task of
+    # its own CPU.
+    ds.write_parquet(str(tmp / "shards"), row_group_size=1, ray_remote_args=remote_args)  # any video read alone
 
 
 def _collect_manifest(tmp: Path, records: RecordSet) -> list[dict]:

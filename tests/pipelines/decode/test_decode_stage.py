@@ -10,7 +10,7 @@ from pipelines.config.schema import DecodeConfig
 import pyarrow.parquet as pq
 
 from pipelines.data.shards import open_split
-from pipelines.decode.stage import DecodeInputs, run
+from pipelines.decode.stage import DecodeInputs, run, task_count
 
 LABELS = ["abseiling", "air drumming", "passing American football (in game)"]
 
@@ -132,3 +132,11 @@ def test_missing_annotation_file_is_a_one_line_error(tmp_path, ray_local):
     with pytest.raises(FileNotFoundError, match=r"anno/train.csv: annotation file not found"):
         run(CFG, inputs)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("videos, per_task, cpus, tasks", [
+    (400, 32, 2, 14),  # 13 rounded up to a multiple of the CPUs: no CPU idles through the last round
+    (1200, 32, 2, 38), (64, 32, 2, 2), (10, 32, 2, 1), (3, 1, 8, 3), (5, 2, 4, 3), (9, 2, 4, 8), (0, 32, 2, 1)])
+def test_decode_tasks_fill_every_cpu_in_the_last_round(videos, per_task, cpus, tasks):
+    assert task_count(videos, per_task, cpus) == tasks
+    assert videos == 0 or -(-videos // tasks) <= per_task  # never more videos in a task than asked
