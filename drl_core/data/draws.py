@@ -44,10 +44,16 @@ def draw_clip(seed: int, epoch: int, key: int, row_frames: int, num_frames: int,
     return ClipDraw(start, top, left, bool(flip and rng.random() < 0.5), (b, c, s, turns))
 
 
-def cut_clip(frames: np.ndarray, indices: np.ndarray, top: int, left: int, crop: int, flip: bool) -> np.ndarray:
-    """The crop of ``frames`` (uint8 N×H×W×3) at ``indices``: uint8 T×crop×crop×3, contiguous."""
-    clip = frames[indices, top:top + crop, left:left + crop]
-    return np.ascontiguousarray(clip[:, :, ::-1] if flip else clip)
+def cut_clip(frames: np.ndarray, indices: np.ndarray, top: int, left: int, crop: int, flip: bool,
+             out: np.ndarray | None = None) -> np.ndarray:
+    """The crop of ``frames`` (uint8 N×H×W×3) at ``indices``: uint8 T×crop×crop×3, contiguous,
+    written into ``out`` if given (e.g. a row of a batch: one copy per pixel, not three)."""
+    cols = slice(left + crop - 1, left - 1 if left else None, -1) if flip else slice(left, left + crop)
+    if out is None:
+        out = np.empty((len(indices), crop, crop, frames.shape[-1]), frames.dtype)
+    for t, i in enumerate(indices):
+        out[t] = frames[i, top:top + crop, cols]
+    return out
 
 
 def centre(height: int, width: int, crop: int) -> tuple[int, int]:

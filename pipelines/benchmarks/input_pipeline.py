@@ -6,12 +6,15 @@ single-process loop over the same JPEG shard files.
 Both sides make the same 16×112² clips (the same draws: window, crop, flip) from 10-s rows of
 16 frames per second at 128×171, JPEG. The plain loop reads each file's row groups in order and
 decodes only the clip's frames, in one process on one core; the stage's stream runs on a local
-Ray with ``--cpus`` CPUs. The ratio compares clips/s per core (goal: ≥ 0.8).
+Ray with ``--cpus`` CPUs. The two alternate for ``--rounds`` rounds (a plain pass, then a
+stream epoch) and each side's median counts, so a change in the machine's speed during the run
+falls on both. The ratio compares clips/s per core (goal: ≥ 0.8).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -49,19 +52,22 @@ def plain_loop(split: Path) -> tuple[int, float]:
     return clips, time.perf_counter() - start
 
 
-def ray_stream(split: Path, cpus: int) -> tuple[int, float]:
-    """(clips, seconds) of one epoch of the training stage's Ray Data stream (after a warm-up epoch)."""
+def ray_stream(split: Path):
+    """``epoch -> (clips, seconds)``: one epoch of the training stage's Ray Data stream."""
     import ray
 
     index = open_split(split)
     clock = epoch_clock()
     ds = train_dataset(index, CLIP, 0, clock, cpus_per_task=1.0, videos_per_task=16)  # the GPU configs
-    for epoch in (0, 1):  # the first starts Ray's workers, as a long study has them
-        ray.get(clock.set.remote(epoch))
+
+    def epoch(e: int) -> tuple[int, float]:
+        ray.get(clock.set.remote(e))
         start, clips = time.perf_counter(), 0
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             clips += len(batch["video"])
-    return clips, time.perf_counter() - start
+        return clips, time.perf_counter() - start
+
+    return epoch
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,16 +75,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--videos", type=int, default=384,
                    help="10-s videos in the generated split (an epoch; Ray Data starts its executor once per epoch)")
     p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
+    p.add_argument("--rounds", type=int, default=3, help="alternating plain passes and stream epochs")
     args = p.parse_args(argv)
+    plains, streams = [], []
     with tempfile.TemporaryDirectory(prefix="input-pipeline-") as work:
         split = write_rows(Path(work) / "train", args.videos, 160, 128, T, encoding="jpeg", width=171)
-        n_plain, s_plain = plain_loop(split)
         start_local_ray(args.cpus)
-        n_ray, s_ray = ray_stream(split, args.cpus)
-    plain, stream = n_plain / s_plain, n_ray / s_ray
-    print(f"clips: {T}×{CLIP.crop_size}² from {args.videos} 10-s JPEG rows (128×171)")
-    print(f"plain loop       : {plain:7.1f} clips/s on 1 core")
-    print(f"Ray Data stream  : {stream:7.1f} clips/s on {args.cpus} cores ({stream / args.cpus:.1f} per core)")
+        epoch = ray_stream(split)
+        epoch(0)  # starts Ray's workers, as a long study has them
+        for r in range(args.rounds):
+            n, s = plain_loop(split)
+            plains.append(n / s)
+            n, s = epoch(r + 1)
+            streams.append(n / s)
+    plain, stream = statistics.median(plains), statistics.median(streams)
+    print(f"clips: {T}×{CLIP.crop_size}² from {args.videos} 10-s JPEG rows (128×171), {args.rounds} rounds")
+    print(f"plain loop       : {plain:7.1f} clips/s on 1 core (median of {', '.join(f'{x:.1f}' for x in plains)})")
+    print(f"Ray Data stream  : {stream:7.1f} clips/s on {args.cpus} cores ({stream / args.cpus:.1f} per core; "
+          f"median of {', '.join(f'{x:.1f}' for x in streams)})")
     print(f"input_pipeline: ratio {stream / args.cpus / plain:.2f} (goal >= 0.8 per core)")
 
 

@@ -22,17 +22,18 @@ def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
     return np.random.default_rng([seed & 0xFFFFFFFF, epoch, 0x0DE5]).permutation(count)
 
 
-def train_item(index: SplitIndex, i: int, clip: ClipConfig, seed: int, epoch: int) -> dict:
-    """Video ``i``'s training clip in ``epoch``: ``clips`` uint8 T×S×S×3, ``label``, ``video``,
-    ``start`` (its first row frame) and ``jitter`` (4 floats, applied on the device). Only the
-    clip's frames are read and decoded."""
+def train_item(index: SplitIndex, i: int, clip: ClipConfig, seed: int, epoch: int,
+               out: np.ndarray | None = None) -> dict:
+    """Video ``i``'s training clip in ``epoch``: ``clips`` uint8 T×S×S×3 (written into ``out`` if
+    given), ``label``, ``video``, ``start`` (its first row frame) and ``jitter`` (4 floats, applied
+    on the device). Only the clip's frames are read and decoded."""
     n, (h, w, _) = int(index.row_frames[i]), index.frame_shapes[i].tolist()
     t = index.clip_frames
     d = draw_clip(seed, epoch, video_key(index.video_ids[i]), n, t, h, w, clip.crop_size, clip.flip, clip.jitter,
                   clip.hue)
     unique, local = np.unique(window(n, d.start, t), return_inverse=True)
     frames = index.frames(i, unique)
-    return {"clips": cut_clip(frames, local, d.top, d.left, clip.crop_size, d.flip),
+    return {"clips": cut_clip(frames, local, d.top, d.left, clip.crop_size, d.flip, out),
             "label": int(index.labels[i]), "video": i, "start": d.start, "jitter": np.asarray(d.jitter, np.float32)}
 
 

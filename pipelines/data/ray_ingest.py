@@ -94,11 +94,12 @@ def sample_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConf
 
     epoch = ray.get(clock.get.remote())
     order = _order(seed, epoch, len(index))
-    items = []
-    for p in batch["id"].tolist():
-        i = int(order[p])
-        items.append(train_item(index, i, clip, seed, epoch))
-    return {k: np.stack([np.asarray(item[k]) for item in items]) for k in ("clips", "label", "video", "start", "jitter")}
+    positions = batch["id"].tolist()
+    size = clip.crop_size
+    clips = np.empty((len(positions), index.clip_frames, size, size, 3), np.uint8)  # cut straight into the batch
+    items = [train_item(index, int(order[p]), clip, seed, epoch, clips[k]) for k, p in enumerate(positions)]
+    return {"clips": clips, **{k: np.stack([np.asarray(item[k]) for item in items])
+                               for k in ("label", "video", "start", "jitter")}}
 
 
 def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_per_task: float,

@@ -48,3 +48,13 @@ def test_cut_clip_crops_and_flips():
     clip = cut_clip(frames, np.array([1, 2]), 1, 2, 3, flip=True)
     np.testing.assert_array_equal(clip, frames[1:3, 1:4, 2:5][:, :, ::-1])
     assert clip.flags.c_contiguous and centre(6, 8, 4) == (1, 2)
+
+
+@pytest.mark.parametrize("left, flip", [(0, True), (0, False), (3, True), (3, False)])
+def test_cut_clip_writes_into_a_batch_row_from_any_column(left, flip):
+    frames = np.arange(5 * 6 * 6 * 3, dtype=np.uint8).reshape(5, 6, 6, 3)
+    batch = np.zeros((2, 3, 3, 3, 3), np.uint8)
+    clip = cut_clip(frames, np.array([4, 0, 0]), 2, left, 3, flip, out=batch[1])
+    want = frames[[4, 0, 0], 2:5, left:left + 3]
+    np.testing.assert_array_equal(batch[1], want[:, :, ::-1] if flip else want)
+    assert np.shares_memory(clip, batch[1]) and not batch[0].any()  # cut in place, nothing else touched
