@@ -18,8 +18,8 @@ from drl_core.config import ClipConfig
 from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import Predictions, predict, predict_many
 from drl_core.metrics.dynamic_score import DynamicScore, dynamic_score, static_probes
-from pipelines.data.shards import open_split
 from pipelines.data.inference_stream import InferenceStream
+from pipelines.data.shards import open_split
 
 
 def device() -> torch.device:

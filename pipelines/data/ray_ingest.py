@@ -78,6 +78,11 @@ def task_limit(max_tasks: int) -> dict:
     return {"compute": TaskPoolStrategy(size=max_tasks)} if max_tasks else {}
 
 
+def stacked(items: list[dict], keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """A batch of ``items``: each of ``keys`` stacked along a new first axis."""
+    return {k: np.stack([np.asarray(item[k]) for item in items]) for k in keys}
+
+
 def _order(seed: int, epoch: int, count: int) -> np.ndarray:
     key = (seed, epoch, count)
     if key not in _ORDERS:
@@ -98,8 +103,7 @@ def sample_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConf
     size = clip.crop_size
     clips = np.empty((len(positions), index.clip_frames, size, size, 3), np.uint8)  # cut straight into the batch
     items = [train_item(index, int(order[p]), clip, seed, epoch, clips[k]) for k, p in enumerate(positions)]
-    return {"clips": clips, **{k: np.stack([np.asarray(item[k]) for item in items])
-                               for k in ("label", "video", "start", "jitter")}}
+    return {"clips": clips, **stacked(items, ("label", "video", "start", "jitter"))}
 
 
 def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_per_task: float,
@@ -126,8 +130,7 @@ def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_pe
 def cut_test_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConfig) -> dict[str, np.ndarray]:
     """Ray Data map function: positions ``batch["id"]`` → those videos' test clips
     (``clips`` uint8 B×N×T×S×S×3, ``label``, ``video``)."""
-    items = [test_item(index, int(i), clip) for i in batch["id"].tolist()]
-    return {k: np.stack([np.asarray(item[k]) for item in items]) for k in ("clips", "label", "video")}
+    return stacked([test_item(index, int(i), clip) for i in batch["id"].tolist()], ("clips", "label", "video"))
 
 
 def test_dataset(index: SplitIndex, clip: ClipConfig, videos_per_task: int, cpus_per_task: float,
