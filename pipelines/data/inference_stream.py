@@ -9,9 +9,11 @@ training worker, on its device), which keeps only per-video logits and features.
 once, 0 as many as the CPUs allow), one batch of videos per task: in ``group``'s second bundle
 (a stage's own placement group, :class:`pipelines.stages.base.StageSpec` ``data_cpus``), or on
 any node's CPUs. Otherwise the consuming process cuts them itself. The batches are the same
-either way (tested), so the choice changes no result. The model stays where its device is: a pool of model actors would need
-devices of its own, and the process asking already holds one (on a one-GPU node the pool would
-wait for it forever); the CPU work of cutting, not the forward pass, is what a GPU waits on.
+either way (tested), so the choice changes no result.
+
+The model stays where its device is: a pool of model actors would need devices of its own, and
+the process asking already holds one (on a one-GPU node the pool would wait for it forever);
+the CPU work of cutting, not the forward pass, is what a GPU waits on.
 """
 
 from __future__ import annotations
