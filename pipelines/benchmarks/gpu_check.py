@@ -98,6 +98,16 @@ class GpuSampler:
         return sum(self.samples[busy[0]:busy[-1] + 1]) / (100 * (busy[-1] - busy[0] + 1)) if busy else 0.0
 
 
+def input_supply(split: Path) -> float:
+    """Clips/s of the training stream over ``split`` (one epoch, after one that starts the workers)."""
+    from pipelines.benchmarks.input_pipeline import ray_stream
+
+    epoch = ray_stream(split)
+    epoch(0)
+    clips, seconds = epoch(1)
+    return clips / seconds
+
+
 def training_stage(work: Path, videos: int, epochs: int) -> tuple[dict, float]:
     """Run a real R3D-18 training stage through Ray Train on one GPU; (its result, GPU-busy fraction)."""
     from pipelines.benchmarks.rows import write_rows
@@ -124,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     if not torch.cuda.is_available():
         print("gpu_check: no CUDA device on this machine; run it where there is one")
         return 2
-    from pipelines.benchmarks.input_pipeline import ray_stream
     from pipelines.benchmarks.local_ray import start_local_ray
     from pipelines.benchmarks.rows import write_rows
 
@@ -137,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     start_local_ray(os.cpu_count() or 2)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as work:
         split = write_rows(Path(work) / "supply", 256, 160, 128, 16, encoding="jpeg", width=171)
-        clips, seconds = ray_stream(split, os.cpu_count() or 2)
-        supply = clips / seconds
+        supply = input_supply(split)
         print(f"input: {supply:8.0f} clips/s from JPEG rows on {os.cpu_count()} CPUs; "
               f"supply/demand {supply / demand['supervised']:.2f} (supervised)")
         result, busy = training_stage(Path(work), args.videos, args.epochs)

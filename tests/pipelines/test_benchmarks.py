@@ -10,7 +10,7 @@ import torch
 
 from drl_core.config import ModelConfig
 from pipelines.benchmarks.clip_diversity import distinct_starts
-from pipelines.benchmarks.gpu_check import ALGORITHMS, GpuSampler, step_throughput
+from pipelines.benchmarks.gpu_check import ALGORITHMS, GpuSampler, input_supply, step_throughput
 from pipelines.benchmarks.input_pipeline import plain_loop
 from pipelines.benchmarks.rows import write_rows
 
@@ -47,3 +47,9 @@ def test_the_plain_loop_reads_every_jpeg_row(tmp_path):
     split = write_rows(tmp_path / "train", 5, 20, 120, 16, encoding="jpeg", width=130, per_file=2)
     clips, seconds = plain_loop(split)
     assert clips == 5 and seconds > 0
+
+
+def test_gpu_check_measures_the_training_streams_supply(ray_local, tmp_path):
+    """The input half of gpu_check runs anywhere: one epoch of the stream over JPEG rows."""
+    split = write_rows(tmp_path / "supply", 6, 20, 120, 16, encoding="jpeg", width=130, per_file=3)
+    assert input_supply(split) > 0
