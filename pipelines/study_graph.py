@@ -95,7 +95,7 @@ def data_stages(cfg: StudyConfig) -> list[StageSpec]:
 
 def job_resources(res: ResourcesConfig) -> dict:
     """The TrainJob fields that come from the ``resources`` block."""
-    return {"inference_stream": res.inference_stream(), "data_cpus": res.data_cpus,
+    return {"inference_stream": res.worker_inference_stream(), "data_cpus": res.data_cpus,
             "videos_per_task": res.videos_per_task, "data_tasks": res.data_tasks,
             "deterministic": res.deterministic, "ingest": res.ingest_mode()}
 

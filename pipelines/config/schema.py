@@ -339,7 +339,8 @@ class ResourcesConfig:
     ``ingest``. An evaluation, linear-probe or few-shot stage reserves its tasks' CPUs with its
     own in one placement group (so stages holding every CPU cannot starve them); the evaluation
     after training and the Tune probe run theirs on any free CPUs (the run's training stream,
-    whose CPUs it reserved, is idle then). The batches are the same either way (tested)
+    whose CPUs it reserved, is idle then; a run whose worker cuts its own clips cuts its test
+    clips too, :meth:`worker_inference_stream`). The batches are the same either way (tested)
     (:mod:`pipelines.data.inference_stream`).
 
     ``poll_interval_s``: how often a Ray Train controller polls its workers (Ray's default 2 s
@@ -400,6 +401,17 @@ class ResourcesConfig:
 
         ray_data = self.inference == "ray_data" or (self.inference == "auto" and self.ingest_mode() == "ray_data")
         return InferenceStream(self.eval_batch_size, ray_data, self.data_cpus, self.inference_tasks)
+
+    def worker_inference_stream(self) -> InferenceStream:
+        """The stream of a training worker's own inference (the evaluation after training, the
+        Tune probe): Ray Data only where the run streams its training clips through Ray Data, whose
+        task CPUs it reserved and which are idle then. A worker that cuts its clips itself cuts
+        its test clips too: it has no CPUs for tasks, and on 2 CPUs three fine-tuning workers
+        waited forever for theirs beside stages that held every other CPU (seen in a smoke study)."""
+        from dataclasses import replace
+
+        stream = self.inference_stream()
+        return stream if self.ingest_mode() == "ray_data" else replace(stream, ray_data=False)
 
     def inference_cpus(self) -> float:
         """The CPUs an inference stage reserves for its Ray Data tasks (0 when it cuts clips itself)."""

@@ -40,8 +40,8 @@ def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = 
 
 def drl_score(client, out: Path, work: Path) -> dict:
     """``drl score`` of the study's baseline on the out-of-context test, as a Ray job; its JSON.
-    Its test clips are cut by Ray Data tasks (the study's stages cut them in-process): the scores
-    must still be the stages' own."""
+    Its probes' test clips are cut by Ray Data tasks (the study's stages cut them in-process): the
+    scores must still be the stages' own."""
     model = next((out / "stages" / "pretrain" / "baseline").glob("*/model.pt"))
     static = next((out / "stages" / "static_pretrain").glob("*/*/model.pt"))  # where the study starts its students
     job = submit_job(client, f"python -m pipelines.cli score --model r3d18 --checkpoint {model} "

@@ -109,8 +109,11 @@ def test_runtime_settings_are_no_part_of_any_stage_key():
     assert [s.name for s in a] == [s.name for s in b]
     assert [stage_key(s, {"x": "k"}) for s in a] == [stage_key(s, {"x": "k"}) for s in b]
     # ...while the settings still reach the stages, and a real change still changes keys.
-    assert by_name(b)["pretrain/baseline"].config.inference_stream.ray_data
+    assert by_name(b)["evaluate/baseline"].config.stream.ray_data  # cut by Ray Data tasks...
     assert by_name(b)["evaluate/baseline"].config.stream.batch_size == 3
+    assert not by_name(b)["pretrain/baseline"].config.inference_stream.ray_data  # ...but in a worker that cuts its own
+    streamed = by_name(build_study(load_config(StudyConfig, None, {**runtime, "resources.ingest": "ray_data"})))
+    assert streamed["pretrain/baseline"].config.inference_stream.ray_data  # its reserved task CPUs are idle then
     c = by_name(build_study(load_config(StudyConfig, None, {"pretrain.optim.batch_size": 8})))
     assert stage_key(c["pretrain/baseline"], {}) != stage_key(by_name(a)["pretrain/baseline"], {})
 
