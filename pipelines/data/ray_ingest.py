@@ -148,8 +148,9 @@ def test_dataset(index: SplitIndex, clip: ClipConfig, videos_per_task: int, cpus
     ds.context.custom_execution_callback_classes = [*ds.context.custom_execution_callback_classes,
                                                     idle_backoff_class()]
     limit = task_limit(max_tasks)
-    if group is not None:
-        limit["scheduling_strategy"] = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=1)
+    if group is not None:  # (a plain scheduling_strategy argument is deprecated in Ray 2.60)
+        inside = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=1)
+        limit["ray_remote_args_fn"] = lambda: {"scheduling_strategy": inside}
     return ds.map_batches(cut_test_clips, batch_size=videos_per_task, batch_format="numpy", num_cpus=cpus_per_task,
                           fn_kwargs={"index": index, "clip": clip}, **limit)
 

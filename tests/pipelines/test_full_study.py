@@ -40,14 +40,14 @@ def submit(client, out: Path, timeout: float = 1500, on_poll=None, extra: str = 
 
 def drl_score(client, out: Path, work: Path) -> dict:
     """``drl score`` of the study's baseline on the out-of-context test, as a Ray job; its JSON.
-    Its probes' test clips are cut by Ray Data tasks (the study's stages cut them in-process): the
+    It cuts its test clips in-process (the study's stages had Ray Data tasks cut them): the
     scores must still be the stages' own."""
     model = next((out / "stages" / "pretrain" / "baseline").glob("*/model.pt"))
     static = next((out / "stages" / "static_pretrain").glob("*/*/model.pt"))  # where the study starts its students
     job = submit_job(client, f"python -m pipelines.cli score --model r3d18 --checkpoint {model} "
                      f"--spatial-checkpoint {static} "
                      f"--data {out / 'shards' / 'synth_source'} --split test_out_of_context "
-                     f"--config {out / 'config.yaml'} --set resources.inference=ray_data --output-dir {work} --json")
+                     f"--config {out / 'config.yaml'} --set resources.inference=local --output-dir {work} --json")
     deadline = time.time() + 600
     while not client.get_job_status(job).is_terminal() and time.time() < deadline:
         time.sleep(0.5)
@@ -81,7 +81,9 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     client, raylet = jobs_cluster
     out = tmp_path / "study"
     killed: list[int] = []
-    status, logs = submit(client, out, on_poll=lambda: kill_one_train_worker(raylet, killed))
+    # every evaluation's test clips cut by Ray Data tasks, in CPUs each stage reserves (2 CPUs)
+    status, logs = submit(client, out, on_poll=lambda: kill_one_train_worker(raylet, killed),
+                          extra="--set resources.inference=ray_data")
     assert status == "SUCCEEDED", logs[-4000:]
     assert killed, "no Ray Train worker was seen, so none was killed"
     assert "Report:" in logs and (out / "report" / "report.md").is_file()
