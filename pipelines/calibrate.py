@@ -37,7 +37,8 @@ from pipelines.benchmark_data import prepare_benchmark
 from pipelines.config.loader import ConfigError, load_config, to_dict
 from pipelines.driver import init_ray, parse_sets
 from pipelines.config.schema import StudyConfig
-from pipelines.data.clips import test_loader, train_loader
+from pipelines.data.clips import train_loader
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.data.shards import open_split
 from pipelines.evaluation import inputs
 from pipelines.synthetic.generate import SOURCE
@@ -79,7 +80,7 @@ def train_and_test(cfg: StudyConfig, bias: float, seed: int, data_dir: Path) -> 
     result = {"bias": bias, "seed": seed, "train_seconds": time.perf_counter() - start,
               "chance": 1 / len(train.classes)}
     for split in ("test_in_context", "test_out_of_context"):
-        loader = test_loader(open_split(shards[split].path), cal.clip, 32)
+        loader = InferenceStream(32).batches(open_split(shards[split].path), cal.clip)
         result[split] = predict(model, loader, torch.device("cpu"), inputs=inputs(cal.clip)).accuracy
     return result
 

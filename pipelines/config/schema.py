@@ -346,7 +346,11 @@ class ResourcesConfig:
     ``poll_interval_s``: how often a Ray Train controller polls its workers (Ray's default 2 s
     adds up to that much to every stage's start and end). ``watch_preemption``: Ray Train's
     preemption watcher, one more process per run that logs node drains on spot-instance clusters
-    (:mod:`pipelines.train.trainer`). Neither changes a result.
+    (:mod:`pipelines.train.trainer`). ``pg_cleaner``: Ray Train's placement-group cleaner, a
+    detached process per run that frees the run's CPUs and GPUs if its controller dies
+    ungracefully (``on``, ``off``; ``auto``: on for Tune trials, which Tune stops by killing them,
+    and on clusters of several nodes, where a node can die alone; off on one node, where a stage's
+    controller dies only with its stage task, when the study stops). None changes a result.
     """
 
     num_workers: int = 1
@@ -367,6 +371,7 @@ class ResourcesConfig:
     inference_tasks: int = 2
     poll_interval_s: float = 0.5
     watch_preemption: bool = False
+    pg_cleaner: str = "auto"
 
     def __post_init__(self) -> None:
         _check(self.num_workers >= 1, "num_workers", "must be at least 1")
@@ -377,6 +382,8 @@ class ResourcesConfig:
         _check(self.inference in ("auto", "ray_data", "local"), "inference",
                f"must be auto, ray_data or local, got {self.inference!r}")
         _check(self.inference_tasks >= 1, "inference_tasks", "must be at least 1")
+        _check(self.pg_cleaner in ("auto", "on", "off"), "pg_cleaner",
+               f"must be auto, on or off, got {self.pg_cleaner!r}")
         _check(self.cpus_per_worker > 0, "cpus_per_worker", "must be positive")
         _check(self.gpus_per_worker > 0, "gpus_per_worker", "must be positive")
         _check(self.max_failures >= -1, "max_failures", "must be >= -1 (-1 retries forever)")

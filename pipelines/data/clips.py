@@ -1,6 +1,6 @@
 """In-process loaders of clips cut from video rows (:mod:`pipelines.data.cutting`): the training
-clips of an epoch and every video's test clips, streamed through torch DataLoaders (with
-loader workers if asked). Training stages get the same clips from Ray Data tasks instead
+clips of an epoch, streamed through a torch DataLoader (with loader workers if asked), and every
+video's test clips, cut straight into their batches. Ray Data tasks cut the same clips
 (:mod:`pipelines.data.ray_ingest`).
 """
 
@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from drl_core.config import ClipConfig
-from pipelines.data.cutting import epoch_order, test_item, train_item
+from pipelines.data.cutting import epoch_order, test_batch, train_item
 from pipelines.data.shards import SplitIndex
 
 
@@ -40,20 +40,6 @@ class TrainClips(IterableDataset):
             yield train_item(self.index, int(p), self.clip, self.seed, self.epoch)
 
 
-class TestClips(IterableDataset):
-    """Every video's test clips, in index order (split over loader workers by position)."""
-
-    def __init__(self, index: SplitIndex, clip: ClipConfig) -> None:
-        self.index, self.clip = index, clip
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __iter__(self):
-        for i in _mine(np.arange(len(self.index))):
-            yield test_item(self.index, int(i), self.clip)
-
-
 def train_loader(index: SplitIndex, clip: ClipConfig, batch_size: int, seed: int, num_workers: int = 0) -> DataLoader:
     """In-process training batches ``{"clips" uint8 B×T×S×S×3, "label", "video", "jitter" B×4}``.
 
@@ -64,7 +50,24 @@ def train_loader(index: SplitIndex, clip: ClipConfig, batch_size: int, seed: int
                       pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed))
 
 
-def test_loader(index: SplitIndex, clip: ClipConfig, batch_size: int, num_workers: int = 0) -> DataLoader:
-    """Test batches ``{"clips" uint8 B×N×T×S×S×3, "label", "video"}``, streamed."""
-    return DataLoader(TestClips(index, clip), batch_size=batch_size, num_workers=num_workers,
-                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(0))
+class TestBatches:
+    """Test batches ``{"clips" uint8 B×N×T×S×S×3, "label", "video"}`` (torch), cut in this
+    process straight into each batch (:func:`pipelines.data.cutting.test_batch`), in index order."""
+
+    def __init__(self, index: SplitIndex, clip: ClipConfig, batch_size: int) -> None:
+        self.index, self.clip, self.batch_size = index, clip, batch_size
+
+    def __len__(self) -> int:
+        return -(-len(self.index) // self.batch_size)
+
+    def __iter__(self):
+        pin = torch.cuda.is_available()
+        for first in range(0, len(self.index), self.batch_size):
+            positions = list(range(first, min(first + self.batch_size, len(self.index))))
+            batch = {k: torch.from_numpy(v) for k, v in test_batch(self.index, positions, self.clip).items()}
+            yield {k: v.pin_memory() for k, v in batch.items()} if pin else batch
+
+
+def test_loader(index: SplitIndex, clip: ClipConfig, batch_size: int) -> TestBatches:
+    """Every video's test clips in batches of ``batch_size`` videos, streamed (:class:`TestBatches`)."""
+    return TestBatches(index, clip, batch_size)

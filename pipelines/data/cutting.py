@@ -37,11 +37,26 @@ def train_item(index: SplitIndex, i: int, clip: ClipConfig, seed: int, epoch: in
             "label": int(index.labels[i]), "video": i, "start": d.start, "jitter": np.asarray(d.jitter, np.float32)}
 
 
-def test_item(index: SplitIndex, i: int, clip: ClipConfig) -> dict:
-    """Video ``i``'s ``clip.test_clips`` uniformly spaced clips, centre crops: uint8 N×T×S×S×3."""
+def test_item(index: SplitIndex, i: int, clip: ClipConfig, out: np.ndarray | None = None) -> dict:
+    """Video ``i``'s ``clip.test_clips`` uniformly spaced clips, centre crops: uint8 N×T×S×S×3
+    (written into ``out`` if given)."""
     frames = index.frames(i)
     t, (h, w, _) = index.clip_frames, frames.shape[1:]
     top, left = centre(h, w, clip.crop_size)
-    clips = [cut_clip(frames, window(len(frames), s, t), top, left, clip.crop_size, False)
-             for s in window_starts(len(frames), t, clip.test_clips)]
-    return {"clips": np.stack(clips), "label": int(index.labels[i]), "video": i}
+    starts = window_starts(len(frames), t, clip.test_clips)
+    if out is None:
+        out = np.empty((len(starts), t, clip.crop_size, clip.crop_size, frames.shape[-1]), np.uint8)
+    for k, s in enumerate(starts):
+        cut_clip(frames, window(len(frames), s, t), top, left, clip.crop_size, False, out[k])
+    return {"clips": out, "label": int(index.labels[i]), "video": i}
+
+
+def test_batch(index: SplitIndex, positions: list[int], clip: ClipConfig) -> dict[str, np.ndarray]:
+    """The test clips of the videos at ``positions``, cut straight into one batch (one copy of
+    each pixel): ``clips`` uint8 B×N×T×S×S×3, ``label`` and ``video`` (B,) int64."""
+    size = clip.crop_size
+    clips = np.empty((len(positions), clip.test_clips, index.clip_frames, size, size, 3), np.uint8)
+    for k, i in enumerate(positions):
+        test_item(index, int(i), clip, clips[k])
+    return {"clips": clips, "label": index.labels[np.asarray(positions, np.int64)],
+            "video": np.asarray(positions, np.int64)}

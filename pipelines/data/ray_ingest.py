@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from drl_core.config import ClipConfig
-from pipelines.data.cutting import epoch_order, test_item, train_item
+from pipelines.data.cutting import epoch_order, test_batch, train_item
 from pipelines.data.shards import SplitIndex
 
 DATASET = "train"  # the name Ray Train's workers ask get_dataset_shard for
@@ -130,7 +130,7 @@ def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_pe
 def cut_test_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConfig) -> dict[str, np.ndarray]:
     """Ray Data map function: positions ``batch["id"]`` → those videos' test clips
     (``clips`` uint8 B×N×T×S×S×3, ``label``, ``video``)."""
-    return stacked([test_item(index, int(i), clip) for i in batch["id"].tolist()], ("clips", "label", "video"))
+    return test_batch(index, batch["id"].tolist(), clip)
 
 
 def test_dataset(index: SplitIndex, clip: ClipConfig, videos_per_task: int, cpus_per_task: float,

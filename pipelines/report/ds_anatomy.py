@@ -29,7 +29,7 @@ from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict_many
 from drl_core.metrics.dynamic_score import ds_parts
 from pipelines import names
-from pipelines.data.clips import test_loader
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.data.shards import SplitIndex, open_split
 from pipelines.evaluation import inputs
 from pipelines.mlflow_store import open_store
@@ -101,7 +101,7 @@ def model_anatomy(teacher: torch.nn.Module, student: torch.nn.Module, data: Spli
                   clip: ClipConfig, batch_size: int = 32) -> dict[str, float]:
     """``ds_parts`` and both models' scene following on one decoded split (``scenes``: the
     scene class of each of its videos)."""
-    loader = test_loader(data, clip, batch_size)
+    loader = InferenceStream(batch_size).batches(data, clip)
     device = torch.device("cpu")
     preds = predict_many({"video": (teacher, None), "spatial": (student, None)}, loader, device, inputs=inputs(clip))
     pv, ps = preds["video"], preds["spatial"]

@@ -26,7 +26,8 @@ from drl_core.metrics.term_gradients import term_gradients
 from pipelines import names
 from pipelines.config.loader import load_config
 from pipelines.config.schema import StudyConfig
-from pipelines.data.clips import test_loader, train_loader
+from pipelines.data.clips import train_loader
+from pipelines.data.inference_stream import InferenceStream
 from pipelines.data.shards import open_split
 from pipelines.evaluation import inputs
 from pipelines.mlflow_store import open_store
@@ -74,7 +75,7 @@ def last_state(stage: Path) -> dict:
 def spatial_accuracy(spatial: torch.nn.Module, tests: dict[str, Path], job: TrainJob) -> dict[str, float]:
     """The spatial model's accuracy on each source test set (the study's test clips, centre crops)."""
     spatial.eval()
-    return {split: predict(spatial, test_loader(open_split(path), job.clip, 16), torch.device("cpu"),
+    return {split: predict(spatial, InferenceStream(16).batches(open_split(path), job.clip), torch.device("cpu"),
                            inputs=inputs(job.clip)).accuracy for split, path in tests.items()}
 
 

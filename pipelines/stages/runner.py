@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pipelines.config.loader import to_dict
+from pipelines.train.placement_notes import remove_noted_groups
 from pipelines.stages.base import (StageContext, StageResult, StageSpec, read_result, stage_dir,
                                    stage_key, write_result)
 
@@ -101,6 +102,7 @@ class StudyRunner:
         self.done: dict[str, StageResult] = {}
         self.failed: dict[str, str] = {}
         self.running: dict[Any, tuple[StageSpec, str | None]] = {}
+        self.folders: dict[Any, Path] = {}  # a running stage's folder
         self.groups: dict[Any, Any] = {}  # a running stage's placement group (with data_cpus)
         self.run_ids: dict[str, str] = {}  # stage name → its MLflow run in this study
 
@@ -156,6 +158,7 @@ class StudyRunner:
         ref = task.remote(spec, KINDS[spec.kind], key, str(folder), inputs, self.study, str(self.output_dir),
                           self.tracker, run_id)
         self.running[ref] = (spec, run_id)
+        self.folders[ref] = folder
         if group is not None:
             self.groups[ref] = group
         self.log(f"[study] started {spec.name}")
@@ -164,11 +167,13 @@ class StudyRunner:
         import ray
 
         spec, run_id = self.running.pop(ref)
+        folder = self.folders.pop(ref)
         if ref in self.groups:
             ray.util.remove_placement_group(self.groups.pop(ref))
         try:
             result = ray.get(ref)
         except Exception as err:  # noqa: BLE001 - any stage failure is reported, the rest goes on
+            remove_noted_groups(folder)  # its Ray Train runs' groups, if their controllers died with it
             reason = str(err).strip().splitlines()[-1][:500] if str(err).strip() else type(err).__name__
             self.failed[spec.name] = reason
             self._end_run(run_id, "FAILED")
@@ -214,5 +219,8 @@ class StudyRunner:
             self._end_run(run_id, "KILLED")
         for group in self.groups.values():
             ray.util.remove_placement_group(group)
+        for folder in self.folders.values():
+            remove_noted_groups(folder)
         self.running.clear()
         self.groups.clear()
+        self.folders.clear()

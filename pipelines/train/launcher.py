@@ -72,14 +72,15 @@ def run_config(out_dir: Path, resources: ResourcesConfig, callbacks: tuple = ())
 
 
 def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig,
-                  tracker: Any = None, run_id: str | None = None, callbacks: tuple = ()) -> dict:
+                  tracker: Any = None, run_id: str | None = None, callbacks: tuple = (), trial: bool = False) -> dict:
     """Train ``job`` on ``resources.num_workers`` workers; returns its history, its evaluation and
-    the classes of its training split.
+    the classes of its training split. ``trial``: the run is a Tune trial's (Tune may kill it).
 
     ``out_dir`` receives ``model.pt``, ``history.json`` and ``eval.json`` (from rank 0) and the
     Ray Train checkpoints. Per-epoch metrics go to the MLflow run ``run_id`` through ``tracker``.
     """
-    from pipelines.train.trainer import StageTrainer, trainer_env
+    from pipelines.train.placement_notes import remove_noted_groups
+    from pipelines.train.trainer import PlacementGroupNote, StageTrainer, trainer_env, wants_pg_cleaner
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,9 +102,14 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
         data = {"datasets": {DATASET: train_dataset(index, job.clip, job.seed, config["clock"], job.data_cpus,
                                                     job.videos_per_task, job.data_tasks)},
                 "dataset_config": data_config()}
+    cleaner = wants_pg_cleaner(resources, len(cluster_nodes()), trial)
+    if not cleaner:  # notes stand in for the cleaner: first remove the groups of an attempt that died
+        remove_noted_groups(out_dir)
+        callbacks = (*callbacks, PlacementGroupNote(str(out_dir)))
     trainer_env(resources)
     trainer = StageTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
                            run_config=run_config(out_dir, resources, callbacks), **data)
+    trainer.pg_cleaner = cleaner
     result = trainer.fit()
     if result.error is not None:
         raise result.error

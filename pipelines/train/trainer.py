@@ -7,7 +7,9 @@ Python process that imports ``ray.train`` (pandas, Ray Data): measured on the 2-
 stages is about 5 CPU-minutes of a 2-core machine.
 
 :class:`StageTrainer` is TorchTrainer without the dataset manager when the run has no Ray
-Datasets (the one CPU worker cuts its own clips: nothing would ask it for a shard). The
+Datasets (the one CPU worker cuts its own clips: nothing would ask it for a shard), and without
+the placement-group cleaner where it can free nothing (:func:`wants_pg_cleaner`; measured: 2-3 s
+of CPU per run, most of it polling Ray's state API every second while the run lasts). The
 preemption watcher (it logs node drains on clusters of spot instances; it retries nothing) and
 the controller's poll interval are set by :func:`trainer_env` from the ``resources`` block.
 """
@@ -22,21 +24,56 @@ from pipelines.config.schema import ResourcesConfig
 
 try:  # Ray Train V2's internals: without them the trainer is TorchTrainer as it is
     from ray.train.v2._internal.callbacks.datasets import DatasetsCallback
+    from ray.train.v2._internal.callbacks.placement_group_callback import PlacementGroupCleanerCallback
+    from ray.train.v2._internal.execution.callback import WorkerGroupCallback
 except ImportError:  # pragma: no cover - another Ray version
-    DatasetsCallback = None
+    DatasetsCallback = PlacementGroupCleanerCallback = None
+    WorkerGroupCallback = object
 
 PREEMPTION_WATCHER = "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"  # Ray Train propagates both to its controller
 POLL_INTERVAL = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
 
 
 class StageTrainer(TorchTrainer):
-    """TorchTrainer that starts no dataset manager for a run without datasets."""
+    """TorchTrainer that starts no dataset manager for a run without datasets, and no
+    placement-group cleaner unless ``pg_cleaner`` (set it before ``fit``)."""
+
+    pg_cleaner = True
 
     def _create_default_callbacks(self):
         callbacks = super()._create_default_callbacks()
-        if self.datasets or DatasetsCallback is None:
-            return callbacks
-        return [c for c in callbacks if not isinstance(c, DatasetsCallback)]
+        if not self.datasets and DatasetsCallback is not None:
+            callbacks = [c for c in callbacks if not isinstance(c, DatasetsCallback)]
+        if not self.pg_cleaner and PlacementGroupCleanerCallback is not None:
+            callbacks = [c for c in callbacks if not isinstance(c, PlacementGroupCleanerCallback)]
+        return callbacks
+
+
+class PlacementGroupNote(WorkerGroupCallback):
+    """A controller callback that notes each placement group the run makes in ``folder``
+    (:mod:`pipelines.train.placement_notes`): the cleaner's work, done by whoever retries or gives
+    up the run, at no process of its own."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def after_worker_group_start(self, worker_group) -> None:
+        from pipelines.train.placement_notes import note_group
+
+        note_group(self.folder, worker_group.get_worker_group_state().placement_group_handle.placement_group.id.hex())
+
+
+def wants_pg_cleaner(resources: ResourcesConfig, nodes: int, trial: bool) -> bool:
+    """Whether a run needs Ray Train's placement-group cleaner (``resources.pg_cleaner``).
+
+    A run's placement group outlives a controller that dies ungracefully, until the Ray job ends.
+    ``auto``: a Tune trial needs the cleaner (Tune stops trials by killing them, and the job goes
+    on), and so does a run on a cluster of several nodes (a node can die alone, and the study
+    retries its stage). On one node, a study stage's controller dies ungracefully only when its
+    stage task is killed, which happens when the study stops, and so the job ends."""
+    if resources.pg_cleaner != "auto":
+        return resources.pg_cleaner == "on"
+    return trial or nodes > 1
 
 
 def trainer_env(resources: ResourcesConfig) -> None:

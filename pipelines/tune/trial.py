@@ -84,4 +84,4 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
             tags = {TRIAL_TAG: trial_id, "drl.kind": "tune_trial", "drl.algorithm": cfg.tune.algorithm}
             run_id = ray.get(setup.tracker.create_run.remote(f"trial/{trial_id}", setup.parent_id, params, tags))
     run_train_job(trial_job(cfg, setup.results), folder, cfg.resources, setup.tracker, run_id,
-                  callbacks=(TuneReportCallback(),))
+                  callbacks=(TuneReportCallback(),), trial=True)

@@ -24,6 +24,7 @@ def test_defaults_load_without_a_file():
     ("decode:\n  backends: [decord, ffmpeg]\n", "decode.backends: unknown backend 'ffmpeg'"),
     ("benchmark: 3\n", "benchmark: expected a mapping"),
     ("calibration:\n  optim:\n    lr: -1\n", "calibration.optim.lr: must be positive"),
+    ("resources:\n  pg_cleaner: sometimes\n", "resources.pg_cleaner: must be auto, on or off"),
 ])
 def test_bad_values_name_their_key_path(tmp_path, text, message):
     with pytest.raises(ConfigError) as err:

@@ -55,6 +55,15 @@ def test_a_failed_stage_skips_its_dependants_only(ray_local, tmp_path):
     assert ran == {"a", "c", "e"}
 
 
+def test_a_failed_stage_s_noted_placement_groups_are_removed(ray_local, tmp_path):
+    import ray
+
+    with pytest.raises(StudyFailed, match="placement group left behind"):
+        StudyRunner([spec("a", leave_group=True)], None, tmp_path, log=lambda m: None).run()
+    group = (tmp_path / "left_group").read_text()
+    assert ray.util.placement_group_table()[group]["state"] == "REMOVED"
+
+
 def test_training_pool_limits_concurrency(ray_local, tmp_path):
     specs = [StageSpec(n, "record", {"value": 1, "sleep": 0.5}, pool="train", resources={"num_cpus": 0})
              for n in "xyz"]

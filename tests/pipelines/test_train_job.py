@@ -91,9 +91,42 @@ def test_a_run_without_datasets_starts_no_dataset_manager_nor_preemption_watcher
     started = [c for a, c in actor_classes().items() if a not in before]
     assert "TrainController" in started and "RayTrainWorker" in started  # it ran on Ray Train
     assert "DatasetManager" not in started and "PreemptionWatcher" not in started, started
-    run_train_job(job(split, 1, ingest="ray_data"), tmp_path / "watched", ResourcesConfig(watch_preemption=True))
+    assert "PlacementGroupCleaner" not in started, started  # one node, no Tune trial: notes instead
+    run_train_job(job(split, 1, ingest="ray_data"), tmp_path / "watched",
+                  ResourcesConfig(watch_preemption=True, pg_cleaner="on"))
     started = [c for a, c in actor_classes().items() if a not in before]
     assert "DatasetManager" in started and "PreemptionWatcher" in started, started  # Ray Data needs it
+    assert "PlacementGroupCleaner" in started, started
+
+
+def test_a_run_removes_the_placement_groups_a_dead_attempt_noted_and_notes_its_own(ray_local, tmp_path, make_split):
+    import ray
+    from ray.util.placement_group import placement_group
+
+    from pipelines.train.placement_notes import NOTE_FILE, note_group, remove_noted_groups
+
+    split, stage = make_split(tmp_path / "train"), tmp_path / "stage"
+    stage.mkdir()
+    left = placement_group([{"CPU": 0.5}])  # as a controller killed with its stage task leaves it
+    ray.get(left.ready())
+    note_group(stage, left.id.hex())
+    run_train_job(job(split, 1, ingest="worker"), stage, ResourcesConfig())
+    table = ray.util.placement_group_table()
+    assert table[left.id.hex()]["state"] == "REMOVED"
+    own = (stage / NOTE_FILE).read_text().split()  # this run's group, noted; Ray Train removed it at the end
+    assert len(own) == 1 and own[0] != left.id.hex() and table[own[0]]["state"] == "REMOVED"
+    assert remove_noted_groups(stage) == 1 and not (stage / NOTE_FILE).exists()  # harmless on a removed group
+
+
+def test_the_placement_group_cleaner_runs_where_it_can_free_something():
+    from pipelines.train.trainer import wants_pg_cleaner
+
+    auto = ResourcesConfig()
+    assert not wants_pg_cleaner(auto, nodes=1, trial=False)
+    assert wants_pg_cleaner(auto, nodes=1, trial=True)  # Tune kills trials it stops
+    assert wants_pg_cleaner(auto, nodes=3, trial=False)  # a node can die alone
+    assert wants_pg_cleaner(ResourcesConfig(pg_cleaner="on"), nodes=1, trial=False)
+    assert not wants_pg_cleaner(ResourcesConfig(pg_cleaner="off"), nodes=3, trial=True)
 
 
 def test_a_stage_that_runs_alone_takes_the_clusters_cpus_on_cpu_only():
