@@ -47,6 +47,8 @@ def test_the_plain_loop_reads_every_jpeg_row(tmp_path):
     split = write_rows(tmp_path / "train", 5, 20, 120, 16, encoding="jpeg", width=130, per_file=2)
     clips, seconds = plain_loop(split)
     assert clips == 5 and seconds > 0
+    # on equal cores: each process takes every other file (3 files of 2, 2 and 1 rows), all read once
+    assert [plain_loop(split, share, 2)[0] for share in (0, 1)] == [3, 2]
 
 
 def test_gpu_check_measures_the_training_streams_supply(ray_local, tmp_path):

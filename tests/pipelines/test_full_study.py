@@ -14,7 +14,8 @@ import pytest
 
 from pipelines.report.ds_anatomy import run_anatomy
 from pipelines.report.results import main as results_page
-from pipelines.report.term_gradients import markdown as term_table, measure as measure_terms
+from pipelines.report import term_gradients
+from pipelines.report.term_gradients import markdown as term_table, measure as measure_terms, measure_group
 from drl_core.metrics.keys import OUTCOME_PREFIXES
 from pipelines.config.schema import StudyConfig
 from pipelines.report.table import MODEL_LABELS
@@ -77,7 +78,8 @@ def study_runs(out: Path):
 
 
 @pytest.mark.slow
-def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_without_training(jobs_cluster, tmp_path):
+def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_without_training(jobs_cluster, tmp_path,
+                                                                                           monkeypatch):
     client, raylet = jobs_cluster
     out = tmp_path / "study"
     killed: list[int] = []
@@ -138,6 +140,8 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
 
     page = tmp_path / "docs" / "RESULTS.md"  # the results page needs every metric the study tracks
     page.parent.mkdir()
+    measured = []  # the term gradients the page measures, checked below (measured once: they take a while)
+    monkeypatch.setattr(term_gradients, "measure_group", lambda *a: measured.append(measure_group(*a)) or measured[-1])
     assert results_page(["--store", str(out), "--out", str(page), "--anatomy", "--terms", "1"]) == 0
     text = page.read_text()
     assert all(f"| {MODEL_LABELS[m]} |" in text for m in MODELS) and "### Goal check" in text
@@ -149,7 +153,9 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
         for split in ("in_context", "out_of_context"):
             logged = runs[f"dynamic_score/{model}"].data.metrics[f"ds/kl_{split}"]
             assert anatomy[model][f"test_{split}"]["ds"] == pytest.approx(logged, rel=1e-4, abs=1e-5)
-    per_seed = measure_terms(out, StudyConfig().benchmark.bias, batches=1)
+    per_seed, = measured
+    with pytest.raises(ValueError, match="no finished study at bias 0.123"):
+        measure_terms(out, 0.123, batches=1)
     terms = per_seed[0]  # each DRL stage rebuilt at its phase's start and end
     assert set(terms) == {"adversarial", "spatial_adversary", "static_inputs"}
     for model, when in terms.items():
