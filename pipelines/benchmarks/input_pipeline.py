@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--videos", type=int, default=384,
                    help="10-s videos in the generated split (an epoch; Ray Data starts its executor once per epoch)")
     p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
-    p.add_argument("--rounds", type=int, default=3, help="alternating plain passes and stream epochs")
+    p.add_argument("--rounds", type=int, default=9, help="alternating plain passes and stream epochs")
     args = p.parse_args(argv)
     import multiprocessing as mp
 

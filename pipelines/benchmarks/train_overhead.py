@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--videos", type=int, default=96)
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
-    p.add_argument("--rounds", type=int, default=3, help="alternating plain loops and stage runs")
+    p.add_argument("--rounds", type=int, default=5, help="alternating plain loops and stage runs")
     args = p.parse_args(argv)
     optim = OptimConfig(optimizer="sgd", epochs=args.epochs, lr=0.01, step_size=10, batch_size=16)
     plains, stages = [], []
