@@ -350,7 +350,8 @@ class ResourcesConfig:
     detached process per run that frees the run's CPUs and GPUs if its controller dies
     ungracefully (``on``, ``off``; ``auto``: on for Tune trials, which Tune stops by killing them,
     and on clusters of several nodes, where a node can die alone; off on one node, where a stage's
-    controller dies only with its stage task, when the study stops). None changes a result.
+    controller dies only with its stage task and the stage's next attempt or the runner removes
+    the group it noted). None changes a result.
     """
 
     num_workers: int = 1

@@ -69,8 +69,12 @@ def wants_pg_cleaner(resources: ResourcesConfig, nodes: int, trial: bool) -> boo
     A run's placement group outlives a controller that dies ungracefully, until the Ray job ends.
     ``auto``: a Tune trial needs the cleaner (Tune stops trials by killing them, and the job goes
     on), and so does a run on a cluster of several nodes (a node can die alone, and the study
-    retries its stage). On one node, a study stage's controller dies ungracefully only when its
-    stage task is killed, which happens when the study stops, and so the job ends."""
+    retries its stage). On one node, a study stage's controller dies ungracefully only with its
+    stage task (killed by Ray's memory monitor, or by the runner when the study stops); its
+    group is then removed from its note (:class:`PlacementGroupNote`) by the stage's next attempt
+    or by the runner. Without Ray Train V2's internals the cleaner stays."""
+    if PlacementGroupCleanerCallback is None:  # another Ray version: its cleaner stays as it is
+        return True
     if resources.pg_cleaner != "auto":
         return resources.pg_cleaner == "on"
     return trial or nodes > 1
