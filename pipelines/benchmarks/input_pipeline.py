@@ -116,5 +116,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"against 1 process: ratio {stream / c / single:.2f} per core")
     print(f"input_pipeline: ratio {stream / plain:.2f} (goal >= 0.8 per core, equal cores)")
 
+
 if __name__ == "__main__":
     main()

@@ -93,5 +93,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Ray Train stage (streamed)    : {stage * 1000:7.1f} ms/step ({runs(stages)})")
     print(f"train_overhead: ratio {stage / plain:.2f} (goal <= 1.10)")
 
+
 if __name__ == "__main__":
     main()
