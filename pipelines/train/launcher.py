@@ -35,6 +35,18 @@ def solo_resources(resources: ResourcesConfig, nodes: list[dict[str, float]],
     return dataclasses.replace(resources, cpus_per_worker=cpus)
 
 
+def worker_threads(resources: ResourcesConfig, nodes: list[dict[str, float]], alone: bool, beside: float) -> int:
+    """Torch threads per training worker: its CPUs rounded up; for a stage that runs alone, the
+    CPUs it would get with the whole cluster free (:func:`solo_resources` without ``free``).
+
+    The thread count changes a CPU run's numbers, so it must not depend on what other stages hold
+    at launch. It did: a baseline launched while a decode task still ran got 0.6 CPU and one
+    thread instead of 1.25 and two, and the default study's verdict changed (seen in a fresh-clone
+    run). What is free still sets the CPUs the stage reserves, so that it never waits."""
+    cpus = solo_resources(resources, nodes, None, beside).cpus_per_worker if alone else resources.cpus_per_worker
+    return max(1, math.ceil(cpus))
+
+
 def cluster_nodes() -> list[dict[str, float]]:
     """The resources of each live node of the Ray cluster."""
     import ray
@@ -84,8 +96,10 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    nodes = cluster_nodes()
+    threads = worker_threads(resources, nodes, job.alone, job.beside)
     if job.alone:
-        resources = solo_resources(resources, cluster_nodes(), free_cpus(), job.beside)
+        resources = solo_resources(resources, nodes, free_cpus(), job.beside)
     index = open_split(job.train_split)
     if len(index) < resources.num_workers:
         raise ValueError(f"{job.train_split}: {len(index)} video(s) for {resources.num_workers} training workers")
@@ -95,14 +109,14 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     local_batch = max(1, job.optim.batch_size // resources.num_workers)
     config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id,
               "classes": index.classes, "steps_per_epoch": -(-per_worker // local_batch),
-              "threads": max(1, math.ceil(resources.cpus_per_worker))}
+              "threads": threads}
     data = {}
     if job.ingest == "ray_data":
         config["clock"] = epoch_clock()
         data = {"datasets": {DATASET: train_dataset(index, job.clip, job.seed, config["clock"], job.data_cpus,
                                                     job.videos_per_task, job.data_tasks)},
                 "dataset_config": data_config()}
-    cleaner = wants_pg_cleaner(resources, len(cluster_nodes()), trial)
+    cleaner = wants_pg_cleaner(resources, len(nodes), trial)
     if not cleaner:  # notes stand in for the cleaner: first remove the groups of an attempt that died
         remove_noted_groups(out_dir)
         callbacks = (*callbacks, PlacementGroupNote(str(out_dir)))

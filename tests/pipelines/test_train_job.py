@@ -118,6 +118,18 @@ def test_a_run_removes_the_placement_groups_a_dead_attempt_noted_and_notes_its_o
     assert remove_noted_groups(stage) == 1 and not (stage / NOTE_FILE).exists()  # harmless on a removed group
 
 
+def test_a_lone_stage_s_threads_never_depend_on_what_is_free_at_launch():
+    from pipelines.train.launcher import solo_resources, worker_threads
+
+    base, two = ResourcesConfig(cpus_per_worker=0.6), [{"CPU": 2.0}]
+    # a decode task still holds a CPU at launch: the stage reserves less, but its threads (which
+    # change a CPU run's numbers) are those of the whole cluster, beside the static pretraining
+    assert solo_resources(base, two, free=0.9, beside=0.6).cpus_per_worker == 0.75
+    assert worker_threads(base, two, alone=True, beside=0.6) == 2
+    assert worker_threads(base, two, alone=False, beside=0.0) == 1  # other stages: their own CPUs
+    assert worker_threads(ResourcesConfig(cpus_per_worker=3.5), two, alone=False, beside=0.0) == 4
+
+
 def test_the_placement_group_cleaner_runs_where_it_can_free_something():
     from pipelines.train.trainer import wants_pg_cleaner
 
