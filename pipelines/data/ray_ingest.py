@@ -78,11 +78,6 @@ def task_limit(max_tasks: int) -> dict:
     return {"compute": TaskPoolStrategy(size=max_tasks)} if max_tasks else {}
 
 
-def stacked(items: list[dict], keys: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """A batch of ``items``: each of ``keys`` stacked along a new first axis."""
-    return {k: np.stack([np.asarray(item[k]) for item in items]) for k in keys}
-
-
 def _order(seed: int, epoch: int, count: int) -> np.ndarray:
     key = (seed, epoch, count)
     if key not in _ORDERS:
@@ -103,7 +98,8 @@ def sample_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConf
     size = clip.crop_size
     clips = np.empty((len(positions), index.clip_frames, size, size, 3), np.uint8)  # cut straight into the batch
     items = [train_item(index, int(order[p]), clip, seed, epoch, clips[k]) for k, p in enumerate(positions)]
-    return {"clips": clips, **stacked(items, ("label", "video", "start", "jitter"))}
+    rest = {k: np.stack([np.asarray(item[k]) for item in items]) for k in ("label", "video", "start", "jitter")}
+    return {"clips": clips, **rest}
 
 
 def train_dataset(index: SplitIndex, clip: ClipConfig, seed: int, clock, cpus_per_task: float,

@@ -68,14 +68,18 @@ def read_store(store: Path) -> list[dict]:
     tops = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and "drl.kind" not in r.data.tags]
     spent = study_time(tops)
     studies = [r for r in tops if r.info.status == "FINISHED"]
-    return [{"run": r.info.run_id, "start": r.info.start_time, "store": str(store),
-             "seed": int(r.data.params["seed"]), "bias": float(r.data.params["benchmark.bias"]),
-             "variant": r.data.params.get("variant", ""),
-             "wall_s": (r.info.end_time - r.info.start_time) / 1000, "spent": spent[study_id(r)],
-             "command": r.data.tags.get("drl.command", ""),
-             "machine": r.data.tags.get("drl.machine", ""), "models": stage_metrics(children[r.info.run_id]),
-             "trained": trained[r.info.run_id]}
+    return [study_row(r, store, spent, stage_metrics(children[r.info.run_id]), trained[r.info.run_id])
             for r in studies]
+
+
+def study_row(run, store: Path, spent: dict, models: dict, trained: dict[str, str]) -> dict:
+    """One finished study run as :func:`read_store` returns it."""
+    bias, variant, seed = study_id(run)
+    return {"run": run.info.run_id, "start": run.info.start_time, "store": str(store),
+            "seed": seed, "bias": bias, "variant": variant,
+            "wall_s": (run.info.end_time - run.info.start_time) / 1000, "spent": spent[(bias, variant, seed)],
+            "command": run.data.tags.get("drl.command", ""), "machine": run.data.tags.get("drl.machine", ""),
+            "models": models, "trained": trained}
 
 
 def study_id(run) -> tuple[float, str, int]:

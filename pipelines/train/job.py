@@ -28,7 +28,7 @@ class TrainJob:
     sampling task, how many such tasks at once, and batches prefetched ahead of the device;
     ``alone`` marks a stage no other training stage waits beside (the baseline), which on CPUs
     then takes the cluster's free CPUs less ``beside``, those of the training stages that may run
-    beside it (the static-task pretraining) (:func:`pipelines.train.launcher.solo_resources`); ``ingest``
+    beside it (the static-task pretraining) (:func:`pipelines.train.launcher.stage_resources`); ``ingest``
     is ``ray_data`` (clips streamed by Ray Data tasks) or ``worker`` (cut in the one worker);
     ``inference_stream`` brings the test clips of the evaluation after training and of the Tune probe.
     """

@@ -18,33 +18,33 @@ from pipelines.train.loop import train_loop
 RUN_NAME = "ray_train"
 
 
-def solo_resources(resources: ResourcesConfig, nodes: list[dict[str, float]],
-                   free: float | None = None, beside: float = 0.0) -> ResourcesConfig:
-    """``resources`` for a CPU training stage that runs alone (the baseline: every other training
-    stage waits for it): each worker gets its share of the CPUs free at launch (``free``, default:
-    all of ``nodes``') and not kept for the stages that may run ``beside`` it (a static-task
-    pretraining), at most a node's, less its Ray Data tasks (if it has any), in quarter CPUs and
-    never fewer than ``cpus_per_worker``. So neither waits for the other, whichever starts first.
-    GPU stages keep theirs (their nodes' CPUs feed the GPUs)."""
-    if resources.use_gpu or not nodes:
-        return resources
+def stage_resources(resources: ResourcesConfig, nodes: list[dict[str, float]], alone: bool,
+                    free: float | None = None, beside: float = 0.0) -> tuple[ResourcesConfig, int]:
+    """What a training stage reserves per worker, and its torch threads per worker.
+
+    A CPU stage that runs ``alone`` (the baseline: every other training stage waits for it) gets
+    each worker's share of the CPUs free at launch (``free``, default: all of ``nodes``') and not
+    kept for the stages that may run ``beside`` it (a static-task pretraining), at most a node's,
+    less its Ray Data tasks (if it has any), in quarter CPUs and never fewer than
+    ``cpus_per_worker``. So neither waits for the other, whichever starts first. Other stages,
+    and GPU stages (their nodes' CPUs feed the GPUs), keep theirs.
+
+    Threads are the CPUs rounded up; for a lone stage, of the CPUs it would get with the whole
+    cluster free. The thread count changes a CPU run's numbers, so it must not depend on what
+    other stages hold at launch. It did: a baseline launched while a decode task still ran got
+    0.6 CPU and one thread instead of 1.25 and two, and the default study's verdict changed (seen
+    in a fresh-clone run)."""
+    if not alone or resources.use_gpu or not nodes:
+        return resources, max(1, math.ceil(resources.cpus_per_worker))
     total, largest = sum(n.get("CPU", 0.0) for n in nodes), max(n.get("CPU", 0.0) for n in nodes)
-    total = min(total - beside, total if free is None else free)
-    share = min(total / resources.num_workers, largest) - resources.task_cpus()
-    cpus = max(resources.cpus_per_worker, math.floor(share * 4) / 4)
-    return dataclasses.replace(resources, cpus_per_worker=cpus)
 
+    def share(cpus: float) -> float:
+        each = min(cpus / resources.num_workers, largest) - resources.task_cpus()
+        return max(resources.cpus_per_worker, math.floor(each * 4) / 4)
 
-def worker_threads(resources: ResourcesConfig, nodes: list[dict[str, float]], alone: bool, beside: float) -> int:
-    """Torch threads per training worker: its CPUs rounded up; for a stage that runs alone, the
-    CPUs it would get with the whole cluster free (:func:`solo_resources` without ``free``).
-
-    The thread count changes a CPU run's numbers, so it must not depend on what other stages hold
-    at launch. It did: a baseline launched while a decode task still ran got 0.6 CPU and one
-    thread instead of 1.25 and two, and the default study's verdict changed (seen in a fresh-clone
-    run). What is free still sets the CPUs the stage reserves, so that it never waits."""
-    cpus = solo_resources(resources, nodes, None, beside).cpus_per_worker if alone else resources.cpus_per_worker
-    return max(1, math.ceil(cpus))
+    whole = share(total - beside)
+    now = whole if free is None else share(min(total - beside, free))
+    return dataclasses.replace(resources, cpus_per_worker=now), max(1, math.ceil(whole))
 
 
 def cluster_nodes() -> list[dict[str, float]]:
@@ -97,9 +97,7 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     nodes = cluster_nodes()
-    threads = worker_threads(resources, nodes, job.alone, job.beside)
-    if job.alone:
-        resources = solo_resources(resources, nodes, free_cpus(), job.beside)
+    resources, threads = stage_resources(resources, nodes, job.alone, free_cpus() if job.alone else None, job.beside)
     index = open_split(job.train_split)
     if len(index) < resources.num_workers:
         raise ValueError(f"{job.train_split}: {len(index)} video(s) for {resources.num_workers} training workers")

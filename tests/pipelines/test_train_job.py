@@ -119,15 +119,17 @@ def test_a_run_removes_the_placement_groups_a_dead_attempt_noted_and_notes_its_o
 
 
 def test_a_lone_stage_s_threads_never_depend_on_what_is_free_at_launch():
-    from pipelines.train.launcher import solo_resources, worker_threads
+    from pipelines.train.launcher import stage_resources
 
     base, two = ResourcesConfig(cpus_per_worker=0.6), [{"CPU": 2.0}]
     # a decode task still holds a CPU at launch: the stage reserves less, but its threads (which
     # change a CPU run's numbers) are those of the whole cluster, beside the static pretraining
-    assert solo_resources(base, two, free=0.9, beside=0.6).cpus_per_worker == 0.75
-    assert worker_threads(base, two, alone=True, beside=0.6) == 2
-    assert worker_threads(base, two, alone=False, beside=0.0) == 1  # other stages: their own CPUs
-    assert worker_threads(ResourcesConfig(cpus_per_worker=3.5), two, alone=False, beside=0.0) == 4
+    reserved, threads = stage_resources(base, two, alone=True, free=0.9, beside=0.6)
+    assert reserved.cpus_per_worker == 0.75 and threads == 2
+    assert stage_resources(base, two, alone=True, free=2.0, beside=0.6)[1] == 2
+    assert stage_resources(base, two, alone=False, free=0.9) == (base, 1)  # other stages: their own CPUs
+    wide = ResourcesConfig(cpus_per_worker=3.5)
+    assert stage_resources(wide, two, alone=False) == (wide, 4)
 
 
 def test_the_placement_group_cleaner_runs_where_it_can_free_something():
@@ -142,24 +144,27 @@ def test_the_placement_group_cleaner_runs_where_it_can_free_something():
 
 
 def test_a_stage_that_runs_alone_takes_the_clusters_cpus_on_cpu_only():
-    from pipelines.train.launcher import solo_resources
+    from pipelines.train.launcher import stage_resources
+
+    def reserved(resources, nodes, free=None, beside=0.0):  # a lone stage's CPUs per worker
+        return stage_resources(resources, nodes, True, free, beside)[0]
 
     base = ResourcesConfig(cpus_per_worker=0.75, data_cpus=0.25, ingest="ray_data")
-    assert solo_resources(base, [{"CPU": 2.0}]).cpus_per_worker == 1.75  # 2 CPUs less the data task
+    assert reserved(base, [{"CPU": 2.0}]).cpus_per_worker == 1.75  # 2 CPUs less the data task
     two = ResourcesConfig(num_workers=2, cpus_per_worker=0.75, data_cpus=0.5, data_tasks=2)
-    assert solo_resources(two, [{"CPU": 4.0}, {"CPU": 2.0}]).cpus_per_worker == 2.0  # 6 / 2 − 2 × 0.5
-    assert solo_resources(base, [{"CPU": 16.0}, {"CPU": 2.0}]).cpus_per_worker == 15.75  # at most one node's
-    assert solo_resources(base, [{"CPU": 0.5}]).cpus_per_worker == 0.75  # never less than configured
+    assert reserved(two, [{"CPU": 4.0}, {"CPU": 2.0}]).cpus_per_worker == 2.0  # 6 / 2 − 2 × 0.5
+    assert reserved(base, [{"CPU": 16.0}, {"CPU": 2.0}]).cpus_per_worker == 15.75  # at most one node's
+    assert reserved(base, [{"CPU": 0.5}]).cpus_per_worker == 0.75  # never less than configured
     in_worker = ResourcesConfig(cpus_per_worker=0.6)  # the CPU default: clips cut in the worker, no task
-    assert solo_resources(in_worker, [{"CPU": 2.0}]).cpus_per_worker == 2.0
+    assert reserved(in_worker, [{"CPU": 2.0}]).cpus_per_worker == 2.0
     # a static-task pretraining (0.6 CPU) runs beside it: whichever starts first, neither waits
-    assert solo_resources(in_worker, [{"CPU": 2.0}], free=1.4, beside=0.6).cpus_per_worker == 1.25
-    assert solo_resources(in_worker, [{"CPU": 2.0}], free=2.0, beside=0.6).cpus_per_worker == 1.25
-    assert solo_resources(in_worker, [{"CPU": 2.0}], free=1.4).cpus_per_worker == 1.25  # something else holds 0.6
-    assert solo_resources(in_worker, [{"CPU": 2.0}], free=0.0).cpus_per_worker == 0.6
+    assert reserved(in_worker, [{"CPU": 2.0}], free=1.4, beside=0.6).cpus_per_worker == 1.25
+    assert reserved(in_worker, [{"CPU": 2.0}], free=2.0, beside=0.6).cpus_per_worker == 1.25
+    assert reserved(in_worker, [{"CPU": 2.0}], free=1.4).cpus_per_worker == 1.25  # something else holds 0.6
+    assert reserved(in_worker, [{"CPU": 2.0}], free=0.0).cpus_per_worker == 0.6
     assert in_worker.training_slots({"CPU": 2.0}) == 3 and base.training_slots({"CPU": 2.0}) == 2
     gpu = ResourcesConfig(use_gpu=True, cpus_per_worker=4.0)
-    assert solo_resources(gpu, [{"CPU": 64.0, "GPU": 8.0}]) == gpu  # GPU stages keep theirs
+    assert reserved(gpu, [{"CPU": 64.0, "GPU": 8.0}]) == gpu  # GPU stages keep theirs
 
 
 def test_a_spatial_model_starts_from_a_static_task_model_file_less_its_head(tmp_path):
