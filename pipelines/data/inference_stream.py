@@ -14,6 +14,9 @@ either way (tested), so the choice changes no result.
 The model stays where its device is: a pool of model actors would need devices of its own, and
 the process asking already holds one (on a one-GPU node the pool would wait for it forever);
 the CPU work of cutting, not the forward pass, is what a GPU waits on.
+
+This module imports torch only where it streams: a training job holds a stream, and Ray Train's
+controller unpickles the job without needing torch (:mod:`pipelines.train.backend`).
 """
 
 from __future__ import annotations
@@ -22,10 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import torch
-
 from drl_core.config import ClipConfig
-from pipelines.data.clips import test_loader
 from pipelines.data.shards import SplitIndex
 
 
@@ -47,7 +47,11 @@ class InferenceStream:
     def batches(self, index: SplitIndex, clip: ClipConfig) -> Iterable[dict]:
         """``{"clips" uint8 B×N×T×S×S×3, "label" B, "video" B}`` for every video of ``index``, in order."""
         if not self.ray_data:
+            from pipelines.data.clips import test_loader
+
             return test_loader(index, clip, self.batch_size)
+        import torch
+
         from pipelines.data.ray_ingest import test_dataset
 
         ds = test_dataset(index, clip, self.batch_size, self.cpus_per_task, self.max_tasks, self.group)

@@ -91,8 +91,8 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     ``out_dir`` receives ``model.pt``, ``history.json`` and ``eval.json`` (from rank 0) and the
     Ray Train checkpoints. Per-epoch metrics go to the MLflow run ``run_id`` through ``tracker``.
     """
-    from pipelines.train.placement_notes import remove_noted_groups
-    from pipelines.train.trainer import PlacementGroupNote, StageTrainer, trainer_env, wants_pg_cleaner
+    from pipelines.train.placement_notes import PlacementGroupNote, remove_noted_groups
+    from pipelines.train.trainer import StageTrainer, trainer_env, wants_pg_cleaner
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ A Ray Train run's placement group outlives a controller that dies ungracefully (
 killed, e.g. by Ray's memory monitor) until the Ray job ends: on one node, CPUs the rest of the
 study waits for (reproduced). Where a run goes without Ray Train's own cleaner
 (:func:`pipelines.train.trainer.wants_pg_cleaner`), its controller notes each group it makes in
-``<run folder>/placement_groups.txt`` (:class:`pipelines.train.trainer.PlacementGroupNote`);
+``<run folder>/placement_groups.txt`` (:class:`PlacementGroupNote`);
 the next attempt of the run, and the study's runner when a stage fails or is stopped, remove them.
 Removing a group already removed (a run that ended well) does nothing.
 """
@@ -13,7 +13,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+try:  # Ray Train V2's controller callbacks (pipelines.train.trainer keeps the cleaner without them)
+    from ray.train.v2._internal.execution.callback import WorkerGroupCallback
+except ImportError:  # pragma: no cover - another Ray version
+    WorkerGroupCallback = object
+
 NOTE_FILE = "placement_groups.txt"
+
+
+class PlacementGroupNote(WorkerGroupCallback):
+    """A controller callback that notes each placement group the run makes in ``folder``: the
+    cleaner's work, done by whoever retries or gives up the run, at no process of its own."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def after_worker_group_start(self, worker_group) -> None:
+        note_group(self.folder, worker_group.get_worker_group_state().placement_group_handle.placement_group.id.hex())
 
 
 def note_group(folder: str | Path, group_id: str) -> None:

@@ -11,7 +11,8 @@ Datasets (the one CPU worker cuts its own clips: nothing would ask it for a shar
 the placement-group cleaner where it can free nothing (:func:`wants_pg_cleaner`; measured: 2-3 s
 of CPU per run, most of it polling Ray's state API every second while the run lasts). The
 preemption watcher (it logs node drains on clusters of spot instances; it retries nothing) and
-the controller's poll interval are set by :func:`trainer_env` from the ``resources`` block.
+the controller's poll interval are set by :func:`trainer_env` from the ``resources`` block. Its
+controller imports no torch (:mod:`pipelines.train.backend`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import os
 from ray.train.torch import TorchTrainer
 
 from pipelines.config.schema import ResourcesConfig
+from pipelines.train.backend import ProcessGroupConfig
 
 try:  # Ray Train V2's internals: without them the trainer is TorchTrainer as it is
     from ray.train.v2._internal.callbacks.datasets import DatasetsCallback
     from ray.train.v2._internal.callbacks.placement_group_callback import PlacementGroupCleanerCallback
-    from ray.train.v2._internal.execution.callback import WorkerGroupCallback
 except ImportError:  # pragma: no cover - another Ray version
     DatasetsCallback = PlacementGroupCleanerCallback = None
-    WorkerGroupCallback = object
 
 PREEMPTION_WATCHER = "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"  # Ray Train propagates both to its controller
 POLL_INTERVAL = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
@@ -36,9 +36,13 @@ POLL_INTERVAL = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
 
 class StageTrainer(TorchTrainer):
     """TorchTrainer that starts no dataset manager for a run without datasets, and no
-    placement-group cleaner unless ``pg_cleaner`` (set it before ``fit``)."""
+    placement-group cleaner unless ``pg_cleaner`` (set it before ``fit``), and whose process group
+    is set up by a controller that imports no torch (:class:`ProcessGroupConfig`)."""
 
     pg_cleaner = True
+
+    def __init__(self, *args, torch_config: ProcessGroupConfig | None = None, **kwargs) -> None:
+        super().__init__(*args, torch_config=torch_config or ProcessGroupConfig(), **kwargs)
 
     def _create_default_callbacks(self):
         callbacks = super()._create_default_callbacks()
@@ -49,20 +53,6 @@ class StageTrainer(TorchTrainer):
         return callbacks
 
 
-class PlacementGroupNote(WorkerGroupCallback):
-    """A controller callback that notes each placement group the run makes in ``folder``
-    (:mod:`pipelines.train.placement_notes`): the cleaner's work, done by whoever retries or gives
-    up the run, at no process of its own."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-
-    def after_worker_group_start(self, worker_group) -> None:
-        from pipelines.train.placement_notes import note_group
-
-        note_group(self.folder, worker_group.get_worker_group_state().placement_group_handle.placement_group.id.hex())
-
-
 def wants_pg_cleaner(resources: ResourcesConfig, nodes: int, trial: bool) -> bool:
     """Whether a run needs Ray Train's placement-group cleaner (``resources.pg_cleaner``).
 
@@ -71,7 +61,7 @@ def wants_pg_cleaner(resources: ResourcesConfig, nodes: int, trial: bool) -> boo
     on), and so does a run on a cluster of several nodes (a node can die alone, and the study
     retries its stage). On one node, a study stage's controller dies ungracefully only with its
     stage task (killed by Ray's memory monitor, or by the runner when the study stops); its
-    group is then removed from its note (:class:`PlacementGroupNote`) by the stage's next attempt
+    group is then removed from its note (:class:`pipelines.train.placement_notes.PlacementGroupNote`) by the stage's next attempt
     or by the runner. Without Ray Train V2's internals the cleaner stays."""
     if PlacementGroupCleanerCallback is None:  # another Ray version: its cleaner stays as it is
         return True
