@@ -6,7 +6,7 @@ import contextlib
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -100,7 +100,8 @@ def train_one_epoch(algo: Algorithm, loader: Iterable[dict], optimizer: torch.op
     effective batch is ``accumulate × B``. ``freeze_bn`` fixes the BN statistics of ``algo.video``
     (the network being trained), as the reference's fine-tuning and DRL phase do. Sums stay on
     the device and are read once, at the end: no step waits for the host. ``on_step(i)`` runs
-    after each batch (progress lines). Returns mean loss, accuracy and loss components.
+    after each batch (progress lines). Returns mean loss, accuracy and loss components, the
+    epoch's seconds, and of those the seconds spent waiting for batches (all, and the first's).
     """
     algo.train()
     if freeze_bn:  # the trained network's BN (Alg. 1/2's spatial models keep training theirs)
@@ -108,9 +109,10 @@ def train_one_epoch(algo: Algorithm, loader: Iterable[dict], optimizer: torch.op
     sums: dict[str, torch.Tensor] = {}
     correct = torch.zeros((), device=device)
     seen = pending = 0
+    waits: list[float] = []
     start = time.perf_counter()
     optimizer.zero_grad(set_to_none=True)
-    for i, batch in enumerate(loader):
+    for i, batch in enumerate(timed(loader, waits)):
         clips, labels = to_model(batch, device, inputs, precision), batch["label"].to(device, non_blocking=True)
         with precision.autocast(device):
             out = algo(clips, labels)
@@ -136,8 +138,23 @@ def train_one_epoch(algo: Algorithm, loader: Iterable[dict], optimizer: torch.op
     metrics[keys.TRAIN_ACC] = values[-1] / max(seen, 1)
     metrics[keys.LR] = optimizer.param_groups[0]["lr"]
     metrics[keys.EPOCH_SECONDS] = time.perf_counter() - start
+    metrics[keys.DATA_WAIT_SECONDS] = sum(waits)
+    metrics[keys.FIRST_BATCH_SECONDS] = waits[0]
     metrics[keys.EPOCH_CLIPS] = seen
     return metrics
+
+
+def timed(loader: Iterable[dict], waits: list[float]) -> Iterator[dict]:
+    """``loader``'s batches; appends to ``waits`` the seconds the caller waited for each, and
+    for the end of the loader (a stream's epoch ends when its last task does)."""
+    batches = iter(loader)
+    while True:
+        start = time.perf_counter()
+        batch = next(batches, None)
+        waits.append(time.perf_counter() - start)
+        if batch is None:
+            return
+        yield batch
 
 
 @dataclass

@@ -13,6 +13,8 @@ FREEZE_KL = "probe/freeze_kl"
 SHUFFLE_KL = "probe/shuffle_kl"
 EPOCH_SECONDS = "time/epoch_s"
 EPOCH_CLIPS = "time/epoch_clips"
+DATA_WAIT_SECONDS = "time/data_wait_s"  # of an epoch's seconds, those its steps waited for batches
+FIRST_BATCH_SECONDS = "time/first_batch_s"  # of those, the wait for the epoch's first batch
 PEAK_RSS_MB = "memory/worker_peak_rss_mb"
 
 # Per test set (``in_context``, ``out_of_context``, ``test``, a mapped set …): one model's outcome.

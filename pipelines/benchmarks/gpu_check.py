@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         result, busy = training_stage(Path(work), args.videos, args.epochs)
     history = result["history"]
     print(f"training stage: ran through Ray Train with use_gpu=True, {len(history)} epochs, "
-          f"last epoch {history[-1][keys.EPOCH_SECONDS]:.1f} s, loss {history[-1][keys.TRAIN_LOSS]:.3f}")
+          f"last epoch {history[-1][keys.EPOCH_SECONDS]:.1f} s ({history[-1][keys.DATA_WAIT_SECONDS]:.1f} s of it "
+          f"waiting for data), loss {history[-1][keys.TRAIN_LOSS]:.3f}")
     print(f"gpu_check: GPU-busy fraction {busy:.2f} of the training stage")
     return 0
 

@@ -33,4 +33,5 @@ class Progress:
         if self.rank == 0:
             loss = metrics.get(keys.TRAIN_LOSS, float("nan"))
             print(f"[{self.label}] epoch {epoch + 1}/{self.epochs} done: loss {loss:.3f}, "
-                  f"{metrics.get(keys.EPOCH_SECONDS, 0.0):.1f} s, ETA {self.eta(epoch + 1, -1):.0f} s", flush=True)
+                  f"{metrics.get(keys.EPOCH_SECONDS, 0.0):.1f} s ({metrics.get(keys.DATA_WAIT_SECONDS, 0.0):.1f} "
+                  f"waiting for data), ETA {self.eta(epoch + 1, -1):.0f} s", flush=True)

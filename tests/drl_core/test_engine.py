@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import torch
 
@@ -54,6 +56,21 @@ def test_fit_reports_shared_metric_keys_and_steps_the_schedule():
         assert key in last
     assert [m[keys.LR] for _, m in seen] == pytest.approx([0.1, 0.01, 0.001])
     assert 0.0 <= evaluate(model, _batches(1, 4), torch.device("cpu"))[keys.VAL_ACC] <= 1.0
+
+
+def test_an_epoch_counts_the_seconds_its_steps_waited_for_data():
+    def slow(batches, first_s, each_s):  # a stream whose first batch takes longest to arrive
+        for i, batch in enumerate(batches):
+            time.sleep(first_s if i == 0 else each_s)
+            yield batch
+
+    model = Supervised(_model())
+    m = train_one_epoch(model, slow(_batches(3, 4), 0.3, 0.05), make_optimizer(model.parameters(), OptimConfig()),
+                        torch.device("cpu"))
+    assert m[keys.FIRST_BATCH_SECONDS] >= 0.3  # a sleep never returns early
+    assert m[keys.DATA_WAIT_SECONDS] >= 0.3 + 2 * 0.05
+    assert m[keys.FIRST_BATCH_SECONDS] <= m[keys.DATA_WAIT_SECONDS] <= m[keys.EPOCH_SECONDS]
+    assert m[keys.EPOCH_CLIPS] == 12  # every batch was trained on
 
 
 def test_freeze_bn_keeps_running_statistics():

@@ -55,3 +55,15 @@ def test_gpu_check_measures_the_training_streams_supply(ray_local, tmp_path):
     """The input half of gpu_check runs anywhere: one epoch of the stream over JPEG rows."""
     split = write_rows(tmp_path / "supply", 6, 20, 120, 16, encoding="jpeg", width=130, per_file=3)
     assert input_supply(split) > 0
+
+
+def test_train_overhead_s_step_time_leaves_out_the_first_epoch_and_each_epoch_s_first_wait():
+    from drl_core.metrics import keys
+    from pipelines.benchmarks.train_overhead import step_s
+
+    rows = [{keys.EPOCH_SECONDS: 9.0, keys.FIRST_BATCH_SECONDS: 5.0},  # the first epoch: left out
+            {keys.EPOCH_SECONDS: 2.0, keys.FIRST_BATCH_SECONDS: 0.5},
+            {keys.EPOCH_SECONDS: 2.5, keys.FIRST_BATCH_SECONDS: 0.7},
+            {keys.EPOCH_SECONDS: 2.2, keys.FIRST_BATCH_SECONDS: 0.4}]
+    step, first = step_s(rows, steps=6)
+    assert step == pytest.approx(1.8 / 6) and first == pytest.approx(0.5)  # medians of 1.5, 1.8, 1.8 and of the waits
