@@ -8,7 +8,8 @@ Both sides make the same 16×112² clips (the same draws: window, crop, flip) fr
 decodes only the clip's frames. It runs on equal cores: in ``--cpus`` processes, each over its
 share of the files (and, for reference, in one process on one core, as
 :mod:`pipelines.benchmarks.decode_throughput` does); the stage's stream runs on a local Ray with
-``--cpus`` CPUs. They alternate for ``--rounds`` rounds (plain passes, then a stream epoch) and
+``--cpus`` CPUs; its rate counts from each epoch's first batch (the start of an epoch's
+execution, once per epoch, is printed apart). They alternate for ``--rounds`` rounds (plain passes, then a stream epoch) and
 each side's median counts, so a change in the machine's speed during the run falls on all. The
 ratio compares clips/s per core (goal: ≥ 0.8). On a machine whose cores do not add up (this
 project's 2-core CI machine: two plain processes ran 1.6-1.8× one), one process on an otherwise
@@ -65,21 +66,28 @@ def plain_loops(pool, split: Path, processes: int) -> tuple[int, float]:
 
 
 def ray_stream(split: Path):
-    """``epoch -> (clips, seconds)``: one epoch of the training stage's Ray Data stream."""
+    """``epoch -> (clips, seconds, first)``: one epoch of the training stage's Ray Data stream,
+    and its ``(clips, seconds)`` until the first batch arrived."""
     import ray
 
     index = open_split(split)
     clock = epoch_clock()
     ds = train_dataset(index, CLIP, 0, clock, cpus_per_task=1.0, videos_per_task=16)  # the GPU configs
 
-    def epoch(e: int) -> tuple[int, float]:
+    def epoch(e: int) -> tuple[int, float, tuple[int, float]]:
         ray.get(clock.set.remote(e))
-        start, clips = time.perf_counter(), 0
+        start, clips, first = time.perf_counter(), 0, None
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             clips += len(batch["video"])
-        return clips, time.perf_counter() - start
+            first = first or (clips, time.perf_counter() - start)
+        return clips, time.perf_counter() - start, first
 
     return epoch
+
+
+def rate(clips: int, seconds: float) -> float:
+    """Clips per second."""
+    return clips / seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     import multiprocessing as mp
 
-    singles, plains, streams = [], [], []
+    singles, plains, streams, starts, wholes = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="input-pipeline-") as work, \
             mp.get_context("spawn").Pool(args.cpus) as pool:
         split = write_rows(Path(work) / "train", args.videos, 160, 128, T, encoding="jpeg", width=171)
@@ -100,9 +108,12 @@ def main(argv: list[str] | None = None) -> None:
         epoch(0)  # starts Ray's workers, as a long study has them
         plain_loops(pool, split, args.cpus)  # and the plain processes
         for r in range(args.rounds):
-            for side, (n, s) in ((singles, plain_loop(split)), (plains, plain_loops(pool, split, args.cpus)),
-                                 (streams, epoch(r + 1))):
-                side.append(n / s)
+            singles.append(rate(*plain_loop(split)))
+            plains.append(rate(*plain_loops(pool, split, args.cpus)))
+            n, s, (first_n, first_s) = epoch(r + 1)
+            streams.append(rate(n - first_n, s - first_s))  # once the epoch's stream has started
+            starts.append(first_s)
+            wholes.append(rate(n, s))
     single, plain, stream = (statistics.median(x) for x in (singles, plains, streams))
 
     def runs(xs: list[float]) -> str:
@@ -113,6 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"plain loop       : {single:7.1f} clips/s in 1 process on 1 core ({runs(singles)})")
     print(f"plain loops      : {plain:7.1f} clips/s in {c} processes ({plain / c:.1f} per core; {runs(plains)})")
     print(f"Ray Data stream  : {stream:7.1f} clips/s on {c} cores ({stream / c:.1f} per core; {runs(streams)})")
+    print(f"its start-up     : {statistics.median(starts) * 1000:7.0f} ms per epoch until the first batch "
+          f"({runs([x * 1000 for x in starts])}), left out of its rate")
+    whole = statistics.median(wholes)
+    print(f"whole epochs     : {whole:7.1f} clips/s with the start-up, {args.videos} videos each "
+          f"(ratio {whole / plain:.2f} on equal cores)")
     print(f"against 1 process: ratio {stream / c / single:.2f} per core")
     print(f"input_pipeline: ratio {stream / plain:.2f} (goal >= 0.8 per core, equal cores)")
 
