@@ -6,7 +6,9 @@ Both sides decode the same frames (a row per video at the clip rate, same resize
 them the same way (JPEG, as real datasets are stored), on equal cores: the plain loop runs in
 ``--cpus`` processes, each over its share of the files (and, for reference, in one process);
 the stage runs on a local Ray with ``--cpus`` CPUs, with isolation and manifest on, as the study
-uses it. The ratio compares videos/s per core (goal: ≥ 0.8). One process on one core of an
+uses it, into a fresh folder each time. They alternate for ``--rounds`` rounds and each side's
+median counts, so a change in the machine's speed during the run falls on both. The ratio
+compares videos/s per core (goal: ≥ 0.8). One process on one core of an
 otherwise idle machine leaves the other cores to the system's own work; ``--cpus`` processes
 share the machine as the stage does.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
     parser.add_argument("--size", type=int, default=128, help="frame side of the generated videos")
     parser.add_argument("--work-dir", help="keep generated files here (default: a temporary folder)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating plain loops and stage runs")
     args = parser.parse_args(argv)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="decode-bench-"))
     per_class = max(1, args.videos // 10)
@@ -69,21 +73,29 @@ def main(argv: list[str] | None = None) -> None:
     start_local_ray(args.cpus)
     run(cfg, DecodeInputs("warmup", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)),
                           str(work / "warmup")))  # start Ray workers once, as a long study has them
-    paths = [r.path for r in records]
-    single = plain_loop(paths, cfg)
-    plain = plain_loops(paths, cfg, args.cpus)
-    start = time.perf_counter()
-    out = run(dataclasses.replace(cfg, short_side=63), DecodeInputs(
-        "bench", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)), str(work / "shards")))
-    stage = time.perf_counter() - start
-    assert out.summary["decoded"] == len(records)
-    n = len(records)
-    print(f"videos: {n} ({args.size}px, 3-4 s, rows of {cfg.num_frames} frames/s, JPEG), Ray CPUs: {args.cpus}")
-    print(f"plain decord loop : {n / single:7.1f} videos/s in 1 process (1 core)")
-    print(f"plain decord loops: {n / plain:7.1f} videos/s in {args.cpus} processes ({n / plain / args.cpus:.1f} per core)")
-    print(f"decode stage      : {n / stage:7.1f} videos/s on {args.cpus} cores ({n / stage / args.cpus:.1f} per core)")
-    print(f"against 1 process : ratio {single / stage / args.cpus:.2f} per core")
-    print(f"decode_throughput: ratio {plain / stage:.2f} (goal >= 0.8 per core, equal cores)")
+    paths, n = [r.path for r in records], len(records)
+    singles, plains, stages = [], [], []
+    for r in range(args.rounds):
+        singles.append(n / plain_loop(paths, cfg))
+        plains.append(n / plain_loops(paths, cfg, args.cpus))
+        start = time.perf_counter()
+        out = run(cfg, DecodeInputs("bench", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)),
+                                    str(work / f"shards{r}")))  # a fresh folder: nothing reused
+        stages.append(n / (time.perf_counter() - start))
+        assert out.summary["decoded"] == n and not out.cached
+    single, plain, stage = (statistics.median(x) for x in (singles, plains, stages))
+
+    def runs(xs: list[float]) -> str:
+        return "median of " + ", ".join(f"{x:.1f}" for x in xs)
+
+    c = args.cpus
+    print(f"videos: {n} ({args.size}px, 3-4 s, rows of {cfg.num_frames} frames/s, JPEG), Ray CPUs: {c}, "
+          f"{args.rounds} rounds")
+    print(f"plain decord loop : {single:7.1f} videos/s in 1 process (1 core; {runs(singles)})")
+    print(f"plain decord loops: {plain:7.1f} videos/s in {c} processes ({plain / c:.1f} per core; {runs(plains)})")
+    print(f"decode stage      : {stage:7.1f} videos/s on {c} cores ({stage / c:.1f} per core; {runs(stages)})")
+    print(f"against 1 process : ratio {stage / c / single:.2f} per core")
+    print(f"decode_throughput: ratio {stage / plain:.2f} (goal >= 0.8 per core, equal cores)")
 
 
 if __name__ == "__main__":
