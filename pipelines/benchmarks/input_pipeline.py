@@ -9,11 +9,11 @@ decodes only the clip's frames. It runs on equal cores: in ``--cpus`` processes,
 share of the files (and, for reference, in one process on one core, as
 :mod:`pipelines.benchmarks.decode_throughput` does); the stage's stream runs on a local Ray with
 ``--cpus`` CPUs; its rate counts from each epoch's first batch (the start of an epoch's
-execution, once per epoch, is printed apart). They alternate for ``--rounds`` rounds (plain passes, then a stream epoch) and
-each side's median counts, so a change in the machine's speed during the run falls on all. The
-ratio compares clips/s per core (goal: ≥ 0.8). On a machine whose cores do not add up (this
-project's 2-core CI machine: two plain processes ran 1.6-1.8× one), one process on an otherwise
-idle machine is not a per-core figure the stream could match.
+execution, once per epoch, is printed apart). They alternate for ``--rounds`` rounds (plain
+passes, then a stream epoch) and each side's median counts, so a change in the machine's speed
+during the run falls on all. The ratio compares clips/s per core (goal: ≥ 0.8). On a machine
+whose cores do not add up (this project's 2-core CI machine: two plain processes ran 1.6-1.8×
+one), one process on an otherwise idle machine is not a per-core figure the stream could match.
 """
 
 from __future__ import annotations

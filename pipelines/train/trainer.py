@@ -61,8 +61,9 @@ def wants_pg_cleaner(resources: ResourcesConfig, nodes: int, trial: bool) -> boo
     on), and so does a run on a cluster of several nodes (a node can die alone, and the study
     retries its stage). On one node, a study stage's controller dies ungracefully only with its
     stage task (killed by Ray's memory monitor, or by the runner when the study stops); its
-    group is then removed from its note (:class:`pipelines.train.placement_notes.PlacementGroupNote`) by the stage's next attempt
-    or by the runner. Without Ray Train V2's internals the cleaner stays."""
+    group is then removed from its note
+    (:class:`pipelines.train.placement_notes.PlacementGroupNote`) by the stage's next attempt or
+    by the runner. Without Ray Train V2's internals the cleaner stays."""
     if PlacementGroupCleanerCallback is None:  # another Ray version: its cleaner stays as it is
         return True
     if resources.pg_cleaner != "auto":
