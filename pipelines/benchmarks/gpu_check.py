@@ -99,13 +99,13 @@ class GpuSampler:
 
 
 def input_supply(split: Path) -> float:
-    """Clips/s of the training stream over ``split`` (one epoch, after one that starts the workers)."""
-    from pipelines.benchmarks.input_pipeline import ray_stream
+    """Clips/s of the training stream over ``split`` (one epoch, after one that starts the workers),
+    counted from its first batch as :mod:`pipelines.benchmarks.input_pipeline` counts."""
+    from pipelines.benchmarks.input_pipeline import ray_stream, stream_rate
 
     epoch = ray_stream(split)
     epoch(0)
-    clips, seconds = epoch(1)
-    return clips / seconds
+    return stream_rate(*epoch(1))
 
 
 def training_stage(work: Path, videos: int, epochs: int) -> tuple[dict, float]:

@@ -90,6 +90,12 @@ def rate(clips: int, seconds: float) -> float:
     return clips / seconds
 
 
+def stream_rate(clips: int, seconds: float, first: tuple[int, float]) -> float:
+    """Clips per second of a stream epoch once its first batch (``first``: its clips and seconds)
+    has arrived; of the whole epoch if that batch was all of it."""
+    return rate(clips - first[0], seconds - first[1]) if clips > first[0] else rate(clips, seconds)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--videos", type=int, default=384,
@@ -110,9 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         for r in range(args.rounds):
             singles.append(rate(*plain_loop(split)))
             plains.append(rate(*plain_loops(pool, split, args.cpus)))
-            n, s, (first_n, first_s) = epoch(r + 1)
-            streams.append(rate(n - first_n, s - first_s))  # once the epoch's stream has started
-            starts.append(first_s)
+            n, s, first = epoch(r + 1)
+            streams.append(stream_rate(n, s, first))
+            starts.append(first[1])
             wholes.append(rate(n, s))
     single, plain, stream = (statistics.median(x) for x in (singles, plains, streams))
 

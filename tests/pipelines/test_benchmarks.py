@@ -67,3 +67,10 @@ def test_train_overhead_s_step_time_leaves_out_the_first_epoch_and_each_epoch_s_
             {keys.EPOCH_SECONDS: 2.2, keys.FIRST_BATCH_SECONDS: 0.4}]
     step, first = step_s(rows, steps=6)
     assert step == pytest.approx(1.8 / 6) and first == pytest.approx(0.5)  # medians of 1.5, 1.8, 1.8 and of the waits
+
+
+def test_a_stream_s_rate_counts_from_its_first_batch_unless_that_was_all():
+    from pipelines.benchmarks.input_pipeline import stream_rate
+
+    assert stream_rate(12, 3.0, (4, 1.0)) == pytest.approx(4.0)  # 8 clips in the 2 s after the first batch
+    assert stream_rate(4, 2.0, (4, 2.0)) == pytest.approx(2.0)  # one batch: the whole epoch
