@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from pipelines.benchmarks.local_ray import start_local_ray
+from pipelines.benchmarks.rounds import runs
 from pipelines.config.schema import BenchmarkConfig, DecodeConfig
 from pipelines.decode.readers import read_kinetics
 from pipelines.decode.schema import encode_frames
@@ -84,9 +85,6 @@ def main(argv: list[str] | None = None) -> None:
         stages.append(n / (time.perf_counter() - start))
         assert out.summary["decoded"] == n and not out.cached
     single, plain, stage = (statistics.median(x) for x in (singles, plains, stages))
-
-    def runs(xs: list[float]) -> str:
-        return "median of " + ", ".join(f"{x:.1f}" for x in xs)
 
     c = args.cpus
     print(f"videos: {n} ({args.size}px, 3-4 s, rows of {cfg.num_frames} frames/s, JPEG), Ray CPUs: {c}, "

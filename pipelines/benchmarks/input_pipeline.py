@@ -31,6 +31,7 @@ from drl_core.config import ClipConfig
 from drl_core.data.clip_sampling import window
 from drl_core.data.draws import cut_clip, draw_clip, video_key
 from pipelines.benchmarks.local_ray import start_local_ray
+from pipelines.benchmarks.rounds import runs
 from pipelines.benchmarks.rows import write_rows
 from pipelines.data.shards import open_split
 from pipelines.data.ray_ingest import epoch_clock, train_dataset
@@ -122,16 +123,13 @@ def main(argv: list[str] | None = None) -> None:
             wholes.append(rate(n, s))
     single, plain, stream = (statistics.median(x) for x in (singles, plains, streams))
 
-    def runs(xs: list[float]) -> str:
-        return "median of " + ", ".join(f"{x:.1f}" for x in xs)
-
     c = args.cpus
     print(f"clips: {T}×{CLIP.crop_size}² from {args.videos} 10-s JPEG rows (128×171), {args.rounds} rounds")
     print(f"plain loop       : {single:7.1f} clips/s in 1 process on 1 core ({runs(singles)})")
     print(f"plain loops      : {plain:7.1f} clips/s in {c} processes ({plain / c:.1f} per core; {runs(plains)})")
     print(f"Ray Data stream  : {stream:7.1f} clips/s on {c} cores ({stream / c:.1f} per core; {runs(streams)})")
     print(f"its start-up     : {statistics.median(starts) * 1000:7.0f} ms per epoch until the first batch "
-          f"({runs([x * 1000 for x in starts])}), left out of its rate")
+          f"({runs(starts, 1000)}), left out of its rate")
     whole = statistics.median(wholes)
     print(f"whole epochs     : {whole:7.1f} clips/s with the start-up, {args.videos} videos each "
           f"(ratio {whole / plain:.2f} on equal cores)")

@@ -30,6 +30,7 @@ from drl_core.engine import make_optimizer, seed_everything, train_one_epoch
 from drl_core.metrics import keys
 from drl_core.models import build_model
 from pipelines.benchmarks.local_ray import start_local_ray
+from pipelines.benchmarks.rounds import runs
 from pipelines.benchmarks.rows import write_rows
 from pipelines.config.schema import ResourcesConfig
 from pipelines.data.clips import train_loader
@@ -95,14 +96,11 @@ def main(argv: list[str] | None = None) -> None:
             firsts.append(first)
     plain, stage = statistics.median(plains), statistics.median(stages)
 
-    def runs(xs: list[float]) -> str:
-        return "median of " + ", ".join(f"{x * 1000:.1f}" for x in xs)
-
     print(f"R3D-18 width 16, batch {optim.batch_size} × 8×{CLIP.crop_size}², {args.videos} videos, 1 torch thread, "
           f"{args.rounds} rounds")
-    print(f"plain loop (batches in memory): {plain * 1000:7.1f} ms/step ({runs(plains)})")
-    print(f"Ray Train stage (streamed)    : {stage * 1000:7.1f} ms/step ({runs(stages)})")
-    print(f"its wait for each epoch's first batch: {statistics.median(firsts) * 1000:.0f} ms ({runs(firsts)}), "
+    print(f"plain loop (batches in memory): {plain * 1000:7.1f} ms/step ({runs(plains, 1000)})")
+    print(f"Ray Train stage (streamed)    : {stage * 1000:7.1f} ms/step ({runs(stages, 1000)})")
+    print(f"its wait for each epoch's first batch: {statistics.median(firsts) * 1000:.0f} ms ({runs(firsts, 1000)}), "
           f"{statistics.median(firsts) / plain:.1f} plain steps")
     print(f"train_overhead: ratio {stage / plain:.2f} (goal <= 1.10)")
 
