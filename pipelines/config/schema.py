@@ -64,9 +64,12 @@ class DecodeConfig:
     backends: tuple[str, ...] = ("decord", "pyav")
     timeout_s: float = 60.0
     isolate: bool = True
-    # A decode task takes ``videos_per_task`` videos; its worker process is replaced after
-    # ``max_calls`` tasks. Small tasks with recycling were 15× slower on 2 cores (8 per task:
-    # 207 s for 1,200 benchmark videos; 32 per task: 13.5 s), as each new worker imports anew.
+    # A decode task takes ``videos_per_task`` videos. Without ``isolate`` its worker process,
+    # which then holds the decoders' memory, is replaced after ``max_calls`` tasks; isolated
+    # decoders live in a child that exits after each task, so workers are kept (recycling them
+    # cost 15% of the stage's throughput: decode_throughput 0.72-0.74 against 0.84-0.88). Small
+    # tasks with recycling were 15× slower on 2 cores (8 per task: 207 s for 1,200 benchmark
+    # videos; 32 per task: 13.5 s), as each new worker imports anew.
     max_calls: int = 16
     videos_per_task: int = 32
     # What counts as a video (pipelines/decode/video.py VideoChecks): fewer frames or seconds is

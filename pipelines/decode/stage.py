@@ -138,6 +138,13 @@ def task_count(videos: int, per_task: int, cpus: int) -> int:
     return min(tasks, max(videos, 1))
 
 
+def task_options(cfg: DecodeConfig) -> dict:
+    """Ray options of a decode task: one CPU; its worker replaced after ``max_calls`` tasks only
+    where it decodes in-process (isolated decoders exit with their child after each task)."""
+    recycle = cfg.max_calls and not cfg.isolate
+    return {"num_cpus": 1, **({"max_calls": cfg.max_calls} if recycle else {})}
+
+
 def _ray_decode(records: list[VideoRecord], spec: ClipSpec, cfg: DecodeConfig, tmp: Path) -> None:
     import ray
 
@@ -151,7 +158,7 @@ def _ray_decode(records: list[VideoRecord], spec: ClipSpec, cfg: DecodeConfig, t
     items = [asdict(r) for r in records]
     blocks = task_count(len(items), cfg.videos_per_task, int(ray.cluster_resources().get("CPU", 1)))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
-    remote_args = {"num_cpus": 1, **({"max_calls": cfg.max_calls} if cfg.max_calls else {})}
+    remote_args = task_options(cfg)
     ds = ds.map_batches(decode_batch, batch_size=None, batch_format="pyarrow",  # a block per task
                         fn_kwargs={"spec": spec, "cfg": cfg, "manifest_dir": str(tmp / "manifest_parts")},
                         **remote_args)

@@ -10,7 +10,7 @@ from pipelines.config.schema import DecodeConfig
 import pyarrow.parquet as pq
 
 from pipelines.data.shards import open_split
-from pipelines.decode.stage import DecodeInputs, run, task_count
+from pipelines.decode.stage import DecodeInputs, run, task_count, task_options
 
 LABELS = ["abseiling", "air drumming", "passing American football (in game)"]
 
@@ -140,3 +140,10 @@ def test_missing_annotation_file_is_a_one_line_error(tmp_path, ray_local):
 def test_decode_tasks_fill_every_cpu_in_the_last_round(videos, per_task, cpus, tasks):
     assert task_count(videos, per_task, cpus) == tasks
     assert videos == 0 or -(-videos // tasks) <= per_task  # never more videos in a task than asked
+
+
+def test_decode_workers_are_recycled_only_where_they_hold_the_decoders():
+    # isolated decoders run in a child that exits after each task: nothing stays in the worker
+    assert task_options(DecodeConfig()) == {"num_cpus": 1}
+    assert task_options(DecodeConfig(isolate=False)) == {"num_cpus": 1, "max_calls": 16}
+    assert task_options(DecodeConfig(isolate=False, max_calls=0)) == {"num_cpus": 1}
