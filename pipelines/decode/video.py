@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from drl_core.data.clip_sampling import frame_indices, row_frame_count, row_frame_times
-from pipelines.decode.backends import Backend, Decoder, FrameFolderDecoder, TruncatedVideo, VideoInfo, probe
+from pipelines.decode.backends import Backend, Decoder, FrameFolderDecoder, TruncatedVideo, VideoInfo, preload, probe
 
 FRAMES = "frames"  # the backend name recorded for frame folders
 
@@ -173,9 +173,12 @@ def decode_many_isolated(paths: list[str], spec: ClipSpec, backends: tuple[str, 
 
     One child serves the whole list; a video that runs past ``timeout_s`` is reported as
     ``timeout`` and a fresh child takes over from the next video. The child exits at the end,
-    returning whatever memory the decoders held. ``fps`` gives each frame folder's rate.
+    returning whatever memory the decoders held. ``fps`` gives each frame folder's rate. The
+    decoder libraries are imported here first (:func:`~pipelines.decode.backends.preload`): no
+    file is opened or decoded outside the child.
     """
     fps = [0.0] * len(paths) if fps is None else fps
+    preload(backends)
     ctx = mp.get_context("fork")
     results: list[DecodeResult] = []
     while len(results) < len(paths):

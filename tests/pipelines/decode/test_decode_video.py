@@ -85,3 +85,33 @@ def test_isolated_decoding_times_out_and_continues(tmp_path, make_video, monkeyp
     assert [r.status for r in results] == ["ok", "timeout", "ok"]
     assert "longer than 2 s" in results[1].reason
     assert time.perf_counter() - start < 30
+
+
+
+PROBE = """
+import os, sys
+from pipelines.decode import video
+real = video.decode_video
+def where(path, spec, names, fps=0.0):  # runs where the file is opened and decoded
+    return video.DecodeResult(real(path, spec, names, fps).status, str(os.getpid()))
+video.decode_video = where
+results = video.decode_many_isolated(sys.argv[1:], video.ClipSpec(4, 1.0, 16), ("decord", "pyav"), timeout_s=60)
+print(" ".join(r.status for r in results), len({r.reason for r in results}), str(os.getpid()) in {r.reason for r in results},
+      "av" in sys.modules and "decord" in sys.modules)
+"""
+
+
+def test_isolated_decoding_opens_every_file_in_the_child_with_the_libraries_preloaded(tmp_path, make_video):
+    # why a decode task's worker is not recycled when isolate is on (pipelines.decode.stage.task_options):
+    # every file is opened and decoded, and whatever the decoders leak (dmlc/decord#197) lives and dies,
+    # in the forked child; the caller (a fresh process here) only imports the libraries first, so that
+    # no child imports them anew
+    import subprocess
+    import sys
+
+    good = str(make_video(tmp_path / "good.mp4", 24, 12))
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")  # decord fails, PyAV is tried: both backends run
+    out = subprocess.run([sys.executable, "-c", PROBE, good, str(bad)], capture_output=True, text=True, check=True)
+    # both videos in one child, none in the caller; both libraries imported in the caller
+    assert out.stdout.split() == ["ok", "undecodable", "1", "False", "True"], out.stdout
