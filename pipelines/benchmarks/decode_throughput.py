@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
                                     static_train_per_class=1, static_test_per_class=1)
     bench = generate_benchmark(bench_cfg, work / "bench")
     records = read_kinetics(bench.videos(SOURCE), bench.annotations(SOURCE), "train").records
-    cfg = DecodeConfig(short_side=64, frame_format="jpeg")  # the stage's own batching (32 videos per task)
+    cfg = DecodeConfig(short_side=64, frame_format="jpeg")  # the stage's own batching (64 videos per task)
     start_local_ray(args.cpus)
     run(cfg, DecodeInputs("warmup", "train", str(bench.videos(SOURCE)), str(bench.annotations(SOURCE)),
                           str(work / "warmup")))  # start Ray workers once, as a long study has them

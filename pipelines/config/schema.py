@@ -69,9 +69,12 @@ class DecodeConfig:
     # decoders live in a child that exits after each task, so workers are kept (recycling them
     # cost 15% of the stage's throughput: decode_throughput 0.72-0.74 against 0.84-0.88). Small
     # tasks with recycling were 15× slower on 2 cores (8 per task: 207 s for 1,200 benchmark
-    # videos; 32 per task: 13.5 s), as each new worker imports anew.
+    # videos; 32 per task: 13.5 s), as each new worker imports anew. Each task also costs its
+    # worker about 0.1 s of CPU (its child, its Parquet file): 64 per task decoded the same 400
+    # videos 9% faster than 32 on 2 cores, and holds at most 64 videos' frames (Kinetics at 128 px,
+    # raw: 0.7 GB; pipelines/plan.py counts it).
     max_calls: int = 16
-    videos_per_task: int = 32
+    videos_per_task: int = 64
     # What counts as a video (pipelines/decode/video.py VideoChecks): fewer frames or seconds is
     # "not_a_video"; a larger frame (pixels, from the header) is "too_large".
     min_frames: int = 4
