@@ -75,31 +75,6 @@ def init_ray() -> None:
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=True, runtime_env=runtime_env)
 
 
-def cpu_model() -> str:
-    """The CPU's model name (Linux), else what ``platform`` knows."""
-    import platform
-
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.is_file() else []
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
-                platform.processor() or platform.machine())
-
-
-def provenance(argv: list[str]) -> dict[str, str]:
-    """MLflow tags that say how a run was made: the driver's command line and the machine
-    (the Ray cluster's CPUs and GPUs, the driver host's CPU and core count)."""
-    import platform
-    import shlex
-
-    import ray
-
-    res = ray.cluster_resources()
-    gpus = int(res.get("GPU", 0))
-    machine = (f"Ray cluster of {int(res.get('CPU', 0))} CPUs and {gpus} GPUs; driver host: {cpu_model()}, "
-               f"{os.cpu_count()} cores, {platform.system()} {platform.release()}")
-    return {"drl.command": shlex.join(argv), "drl.machine": machine}
-
-
 def interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     """SIGTERM (``ray job stop``) as KeyboardInterrupt, so drivers end their runs KILLED."""
     raise KeyboardInterrupt(f"signal {signum}")

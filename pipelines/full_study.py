@@ -17,8 +17,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (as `ray job submit` does): import from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipelines import run_tags  # noqa: E402
 from pipelines import tracking  # noqa: E402
-from pipelines.driver import parse_sets, provenance, resolve_output, run_locked  # noqa: E402
+from pipelines.driver import parse_sets, resolve_output, run_locked  # noqa: E402
+from pipelines.provenance import provenance  # noqa: E402
 from pipelines.config.weights import check_weights  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
 from pipelines.config.schema import StudyConfig  # noqa: E402
@@ -99,7 +101,7 @@ def log_model_outcomes(tracker, runner: StudyRunner, results: dict) -> None:
         if run_id is not None:
             ray.get(tracker.log_metrics.remote(run_id, outcome_metrics(row), 0))
             role = {BASELINE: "baseline", CONTINUED: "control"}.get(model, "drl")
-            ray.get(tracker.set_tags.remote(run_id, {"drl.model": model, "drl.role": role}))
+            ray.get(tracker.set_tags.remote(run_id, {run_tags.MODEL: model, run_tags.ROLE: role}))
 
 
 def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
@@ -111,7 +113,7 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     if stale:
         print(f"[study] marked {stale} run(s) of an interrupted earlier driver KILLED", flush=True)
     name = "study" + (" (smoke)" if smoke else "")
-    tags = {"drl.smoke": str(smoke), **provenance(["python", "pipelines/full_study.py", *sys.argv[1:]])}
+    tags = {run_tags.SMOKE: str(smoke), **provenance(["python", "pipelines/full_study.py", *sys.argv[1:]])}
     parent = ray.get(tracker.create_run.remote(name, None, to_dict(cfg), tags))
     ray.get(tracker.log_artifact.remote(parent, str(out / "config.yaml")))
     slots = cfg.resources.training_slots(ray.cluster_resources())

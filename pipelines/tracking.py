@@ -18,15 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipelines import run_tags
 from pipelines.mlflow_store import TrackingError, open_client, tracking_uri
 
 EXPERIMENT = "drl-study"
-STUDY_DIR_TAG = "drl.output_dir"
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
-# Searches select a folder's runs by this hash of its path: an MLflow filter string cannot quote
-# every path (an apostrophe in it breaks the filter, whatever the escaping).
-STUDY_KEY_TAG = "drl.output_key"
-__all__ = ["EXPERIMENT", "STUDY_DIR_TAG", "STUDY_KEY_TAG", "Tracker", "TrackingError", "start_tracker",
+__all__ = ["EXPERIMENT", "Tracker", "TrackingError", "start_tracker",
            "tracking_uri", "ui_command"]
 
 
@@ -77,7 +74,7 @@ class Tracker:
     def create_run(self, name: str, parent_id: str | None = None, params: dict | None = None,
                    tags: dict[str, str] | None = None) -> str:
         """A new run (nested under ``parent_id`` if given) with flattened ``params``; returns its id."""
-        all_tags = {STUDY_DIR_TAG: self.output_dir, STUDY_KEY_TAG: self.output_key, **(tags or {})}
+        all_tags = {run_tags.OUTPUT_DIR: self.output_dir, run_tags.OUTPUT_KEY: self.output_key, **(tags or {})}
         if parent_id:
             all_tags["mlflow.parentRunId"] = parent_id
         run = self.client.create_run(self.experiment_id, run_name=name, tags=all_tags)
@@ -125,7 +122,7 @@ class Tracker:
     def find_run(self, parent_id: str | None, tag: str, value: str) -> str | None:
         """The id of the newest run of this output folder whose tag ``tag`` is ``value`` (and,
         given ``parent_id``, nested under it), or None."""
-        query = f"tags.`{tag}` = {_literal(value)} and tags.`{STUDY_KEY_TAG}` = '{self.output_key}'"
+        query = f"tags.`{tag}` = {_literal(value)} and tags.`{run_tags.OUTPUT_KEY}` = '{self.output_key}'"
         if parent_id:
             query += f" and tags.mlflow.parentRunId = {_literal(parent_id)}"
         runs = self.client.search_runs([self.experiment_id], query, max_results=1, order_by=["attributes.start_time DESC"])
@@ -137,9 +134,9 @@ class Tracker:
     def close_stale_runs(self) -> int:
         """Mark runs of this output folder still RUNNING (a driver that was killed) as KILLED."""
         stale = self.client.search_runs(
-            [self.experiment_id], f"attributes.status = 'RUNNING' and tags.`{STUDY_KEY_TAG}` = '{self.output_key}'")
+            [self.experiment_id], f"attributes.status = 'RUNNING' and tags.`{run_tags.OUTPUT_KEY}` = '{self.output_key}'")
         for run in stale:
-            self.client.set_tag(run.info.run_id, "drl.note", "its driver stopped before the run ended")
+            self.client.set_tag(run.info.run_id, run_tags.NOTE, "its driver stopped before the run ended")
             self.client.set_terminated(run.info.run_id, "KILLED")
         return len(stale)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (as `ray job submit` does): import from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipelines import run_tags  # noqa: E402
 from pipelines import tracking  # noqa: E402
 from pipelines.config.weights import check_weights  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
@@ -33,10 +34,11 @@ from pipelines.driver import interrupt, parse_sets, resolve_output, run_locked  
 from pipelines.full_study import SMOKE  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
 from pipelines.names import BASELINE, pretrain_stage  # noqa: E402
+from pipelines.provenance import provenance  # noqa: E402
 from pipelines.study_graph import build_study, decoded_splits, static_models  # noqa: E402
 from pipelines.tune.callbacks import TrialRuns, trial_state  # noqa: E402
 from pipelines.tune.space import param_space, trial_config  # noqa: E402
-from pipelines.tune.trial import SEARCH_TAG, TrialSetup, run_trial, trial_dir  # noqa: E402
+from pipelines.tune.trial import TrialSetup, run_trial, trial_dir  # noqa: E402
 
 # A smoke search: four trials of two epochs, so ASHA has a rung to stop trials at.
 SMOKE_TUNE = {**SMOKE, "drl.optim.epochs": 2, "tune.num_samples": 4}
@@ -152,10 +154,11 @@ def run_search(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     name = experiment_name(cfg)
     tracker = tracking.start_tracker(out, tracker_name(name))
     ray.get(tracker.close_stale_runs.remote())
-    parent = ray.get(tracker.find_run.remote(None, SEARCH_TAG, name))  # a resumed search keeps its run
+    parent = ray.get(tracker.find_run.remote(None, run_tags.SEARCH, name))  # a resumed search keeps its run
     if parent is None:
-        parent = ray.get(tracker.create_run.remote(f"tune/{name}", None, to_dict(cfg),
-                                                   {"drl.kind": "tune", SEARCH_TAG: name, "drl.smoke": str(smoke)}))
+        tags = {run_tags.KIND: run_tags.KIND_SEARCH, run_tags.SEARCH: name, run_tags.SMOKE: str(smoke),
+                **provenance(["python", "pipelines/tune_drl.py", *sys.argv[1:]])}
+        parent = ray.get(tracker.create_run.remote(f"tune/{name}", None, to_dict(cfg), tags))
     setup = TrialSetup(cfg, {}, out / "tune", tracker, parent)
     try:
         setup.results = prepare(cfg, out, tracker, parent)

@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from drl_core.metrics.keys import DS_OUT_OF_CONTEXT
+from pipelines import run_tags
 from pipelines import names
 from pipelines.mlflow_store import tracking_uri
 from pipelines.tracking import EXPERIMENT
@@ -54,8 +55,8 @@ def pretrain_runs(store: Path) -> tuple[str, dict[str, str]]:
     if not parents:
         raise FileNotFoundError(f"{store}: no study in the store")
     newest = parents[-1].info.run_id
-    models = {r.data.tags["drl.model"]: r.info.run_id for r in runs
-              if r.data.tags.get("mlflow.parentRunId") == newest and "drl.model" in r.data.tags}
+    models = {r.data.tags[run_tags.MODEL]: r.info.run_id for r in runs
+              if r.data.tags.get("mlflow.parentRunId") == newest and run_tags.MODEL in r.data.tags}
     if not models:
         raise FileNotFoundError(f"{store}: the newest study has no pretraining run with its outcome (drl.model tag)")
     return exp.experiment_id, models

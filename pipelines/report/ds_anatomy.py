@@ -28,6 +28,7 @@ import torch
 from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict_many
 from drl_core.metrics.dynamic_score import ds_parts
+from pipelines import run_tags
 from pipelines import names
 from pipelines.data.inference_stream import InferenceStream
 from pipelines.data.shards import SplitIndex, open_split
@@ -50,8 +51,8 @@ def stage_dirs(store: Path, run_id: str) -> dict[str, Path]:
     client = open_store(store, write=False)
     exp = client.get_experiment_by_name(EXPERIMENT)
     runs = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=5000)
-    return {r.info.run_name: store / "stages" / r.info.run_name / r.data.tags["drl.key"]
-            for r in runs if "drl.key" in r.data.tags}
+    return {r.info.run_name: store / "stages" / r.info.run_name / r.data.tags[run_tags.KEY]
+            for r in runs if run_tags.KEY in r.data.tags}
 
 
 def clip_config(store: Path, run_id: str) -> ClipConfig:

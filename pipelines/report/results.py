@@ -123,11 +123,14 @@ def verdict(winners: list[str], seeds: int) -> str:
 
 
 def provenance(groups: dict[float, list[dict]]) -> list[str]:
-    """How the studies were run: command, wall time and machine of each."""
+    """How the studies were run: command and wall time of each; the machines, the software and
+    the kernels the training stages ran (a CPU run's bits depend on all three)."""
     lines = ["| bias | seed | variant | driver command | wall time (min): last run / all runs (count) |",
              "|---|---|---|---|---|"]
     runs = [(bias, s) for bias, g in groups.items() for main in g for s in [main, *main.get("variants", [])]]
     machines = sorted({s["machine"] or "(not recorded)" for _, s in runs})
+    software = sorted({s["software"] or "(not recorded)" for _, s in runs})
+    computed = sorted({k for _, s in runs for k in s["kernels"]}) or ["(not recorded)"]
     total = 0.0
     for bias, s in sorted(runs, key=lambda r: (r[0], r[1]["variant"], r[1]["seed"])):
         spent, count = s["spent"]
@@ -137,7 +140,9 @@ def provenance(groups: dict[float, list[dict]]) -> list[str]:
                      f"{s['wall_s'] / 60:.1f} / {spent / 60:.1f} ({count}) |")
     return lines + ["", f"Total wall time of the studies, every run counted (a study interrupted and run "
                         f"again, or run again to reuse its stages, has several): {total / 3600:.2f} h.", "",
-                    "Machine: " + "; ".join(machines) + "."]
+                    "Machine: " + "; ".join(machines) + ".", "",
+                    "Software: " + " | ".join(software) + ".", "",
+                    "Training stages computed on: " + " | ".join(computed) + "."]
 
 
 def split_columns(cols: list[Column]) -> tuple[list[Column], list[Column]]:

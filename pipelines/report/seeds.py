@@ -17,11 +17,12 @@ from collections import defaultdict
 from pathlib import Path
 
 from drl_core.metrics import keys
+from pipelines import run_tags
 from pipelines import names
 from pipelines.mlflow_store import open_store, sqlite_path, tracking_uri
 from pipelines.report.cli import emit
 from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order
-from pipelines.tracking import EXPERIMENT, STUDY_KEY_TAG, folder_key
+from pipelines.tracking import EXPERIMENT, folder_key
 
 
 def stage_metrics(children: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -53,32 +54,37 @@ def read_store(store: Path) -> list[dict]:
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is None:
         raise ValueError(f"{db}: no experiment {EXPERIMENT!r}")
-    shared = f"tags.`{STUDY_KEY_TAG}` = '{folder_key(store)}'" if os.environ.get("MLFLOW_TRACKING_URI") else ""
+    shared = f"tags.`{run_tags.OUTPUT_KEY}` = '{folder_key(store)}'" if os.environ.get("MLFLOW_TRACKING_URI") else ""
     runs = client.search_runs([exp.experiment_id], shared, max_results=50000)
     children: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     trained: dict[str, dict[str, str]] = defaultdict(dict)  # study → pretrain model → the run that trained it
-    by_key = {r.data.tags["drl.key"]: r.info.run_id for r in runs
-              if "drl.key" in r.data.tags and r.data.tags.get("drl.cached") != "true"}
+    computed: dict[str, set[str]] = defaultdict(set)  # study → its training stages' kernels tags
+    by_key = {r.data.tags[run_tags.KEY]: r.info.run_id for r in runs
+              if run_tags.KEY in r.data.tags and r.data.tags.get(run_tags.CACHED) != "true"}
     for r in runs:
         parent = r.data.tags.get("mlflow.parentRunId")
         if parent:
             children[parent][r.info.run_name] = r.data.metrics
-            if names.kind(r.info.run_name) == names.PRETRAIN and r.data.tags.get("drl.key") in by_key:
-                trained[parent][r.info.run_name.split("/", 1)[1]] = by_key[r.data.tags["drl.key"]]
-    tops = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and "drl.kind" not in r.data.tags]
+            if run_tags.KERNELS in r.data.tags:
+                computed[parent].add(r.data.tags[run_tags.KERNELS])
+            if names.kind(r.info.run_name) == names.PRETRAIN and r.data.tags.get(run_tags.KEY) in by_key:
+                trained[parent][r.info.run_name.split("/", 1)[1]] = by_key[r.data.tags[run_tags.KEY]]
+    tops = [r for r in runs if "mlflow.parentRunId" not in r.data.tags and run_tags.KIND not in r.data.tags]
     spent = study_time(tops)
     studies = [r for r in tops if r.info.status == "FINISHED"]
-    return [study_row(r, store, spent, stage_metrics(children[r.info.run_id]), trained[r.info.run_id])
-            for r in studies]
+    return [study_row(r, store, spent, stage_metrics(children[r.info.run_id]), trained[r.info.run_id],
+                      computed[r.info.run_id]) for r in studies]
 
 
-def study_row(run, store: Path, spent: dict, models: dict, trained: dict[str, str]) -> dict:
-    """One finished study run as :func:`read_store` returns it."""
+def study_row(run, store: Path, spent: dict, models: dict, trained: dict[str, str], computed: set[str]) -> dict:
+    """One finished study run as :func:`read_store` returns it (``computed``: the kernels tags of
+    the training stages it ran)."""
     bias, variant, seed = study_id(run)
     return {"run": run.info.run_id, "start": run.info.start_time, "store": str(store),
             "seed": seed, "bias": bias, "variant": variant,
             "wall_s": (run.info.end_time - run.info.start_time) / 1000, "spent": spent[(bias, variant, seed)],
-            "command": run.data.tags.get("drl.command", ""), "machine": run.data.tags.get("drl.machine", ""),
+            "command": run.data.tags.get(run_tags.COMMAND, ""), "machine": run.data.tags.get(run_tags.MACHINE, ""),
+            "software": run.data.tags.get(run_tags.SOFTWARE, ""), "kernels": sorted(computed),
             "models": models, "trained": trained}
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from pipelines import run_tags
 from pipelines.config.loader import to_dict
 from pipelines.train.placement_notes import remove_noted_groups
 from pipelines.stages.base import (StageContext, StageResult, StageSpec, read_result, stage_dir,
@@ -187,7 +188,7 @@ class StudyRunner:
         import ray
 
         self.done[spec.name] = result
-        run_id = self._create_run(spec, result.key, {"drl.cached": "true", "drl.stage_dir": result.dir})
+        run_id = self._create_run(spec, result.key, {run_tags.CACHED: "true", run_tags.STAGE_DIR: result.dir})
         if run_id is not None:
             ray.get(self.tracker.log_metrics.remote(run_id, result.outputs.get("metrics", {}), 0))
             self._end_run(run_id, "FINISHED")
@@ -199,7 +200,7 @@ class StudyRunner:
         if self.tracker is None:
             return None
         params = to_dict(spec.config) if not isinstance(spec.config, dict) else spec.config
-        tags = {"drl.stage": spec.name, "drl.kind": spec.kind, "drl.key": key, **tags}
+        tags = {run_tags.STAGE: spec.name, run_tags.KIND: spec.kind, run_tags.KEY: key, **tags}
         run_id = ray.get(self.tracker.create_run.remote(spec.name, self.parent_id, params, tags))
         self.run_ids[spec.name] = run_id
         return run_id

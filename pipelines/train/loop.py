@@ -26,10 +26,12 @@ from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import fit, make_optimizer, make_scheduler, seed_everything
 from drl_core.metrics import keys
 from drl_core.models import build_model
+from pipelines import run_tags
 from pipelines.evaluation import evaluate_job
 from pipelines.data.clips import train_loader
 from pipelines.data.ray_ingest import DATASET
 from pipelines.data.shards import open_split
+from pipelines.provenance import kernels
 from pipelines.train.collectives import barrier, mean_over_workers
 from pipelines.train.job import TrainJob
 from pipelines.train.model_file import load_model, reset_head, save_model
@@ -152,6 +154,8 @@ def train_loop(config: dict[str, Any]) -> None:
     else:  # the one worker cuts the same clips itself (pipelines.data.clips)
         stream = train_loader(open_split(job.train_split), job.clip, batch, job.seed)
     tracker, run_id = config.get("tracker"), config.get("run_id")
+    if rank == 0 and tracker is not None:  # what this stage's numbers were computed with
+        tracker.set_tags.remote(run_id, {run_tags.KERNELS: kernels(device)})
     progress = Progress(job.label, job.optim.epochs, config.get("steps_per_epoch", 0), rank)
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ray import tune
 
-from pipelines.tune.trial import SEARCH_TAG, TRIAL_TAG
+from pipelines import run_tags
 
 
 def trial_state(trial_dir: Path) -> str:
@@ -29,10 +29,10 @@ class TrialRuns(tune.Callback):
         import ray
 
         tracker = ray.get_actor(self.tracker_name)
-        parent = ray.get(tracker.find_run.remote(None, SEARCH_TAG, self.search))
-        run_id = ray.get(tracker.find_run.remote(parent, TRIAL_TAG, trial.trial_id)) if parent else None
+        parent = ray.get(tracker.find_run.remote(None, run_tags.SEARCH, self.search))
+        run_id = ray.get(tracker.find_run.remote(parent, run_tags.TRIAL_ID, trial.trial_id)) if parent else None
         if run_id is not None:
-            ray.get(tracker.set_tags.remote(run_id, {"drl.trial_state": state}))
+            ray.get(tracker.set_tags.remote(run_id, {run_tags.TRIAL_STATE: state}))
             ray.get(tracker.end_run.remote(run_id, status))
         print(f"[tune] trial {trial.trial_id} {state}", flush=True)
 

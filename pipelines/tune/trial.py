@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines import run_tags
 from pipelines.config.schema import StudyConfig
 from pipelines.names import pretrain_stage
 from pipelines.stages.base import StageResult
@@ -17,8 +18,6 @@ from pipelines.train.epoch_probe import EpochProbe
 from pipelines.train.job import TrainJob
 from pipelines.tune.space import trial_config
 
-TRIAL_TAG = "drl.trial_id"
-SEARCH_TAG = "drl.search"
 
 
 @dataclass
@@ -79,9 +78,9 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
     cfg = trial_config(setup.cfg, params)
     run_id = None
     if setup.tracker is not None:
-        run_id = ray.get(setup.tracker.find_run.remote(setup.parent_id, TRIAL_TAG, trial_id))
+        run_id = ray.get(setup.tracker.find_run.remote(setup.parent_id, run_tags.TRIAL_ID, trial_id))
         if run_id is None:
-            tags = {TRIAL_TAG: trial_id, "drl.kind": "tune_trial", "drl.algorithm": cfg.tune.algorithm}
+            tags = {run_tags.TRIAL_ID: trial_id, run_tags.KIND: run_tags.KIND_TRIAL, run_tags.ALGORITHM: cfg.tune.algorithm}
             run_id = ray.get(setup.tracker.create_run.remote(f"trial/{trial_id}", setup.parent_id, params, tags))
     run_train_job(trial_job(cfg, setup.results), folder, cfg.resources, setup.tracker, run_id,
                   callbacks=(TuneReportCallback(),), trial=True)

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from pipelines import run_tags
 from pipelines.report.compare_view import BROWSERS, browser, check
 from pipelines.tracking import Tracker
 
@@ -17,7 +18,7 @@ def fake_study(out) -> None:
     tracker = Tracker(str(out))
     parent = tracker.create_run("study")
     for i, model in enumerate(MODELS):
-        run = tracker.create_run(f"pretrain/{model}", parent, {"optim.epochs": 1}, {"drl.model": model})
+        run = tracker.create_run(f"pretrain/{model}", parent, {"optim.epochs": 1}, {run_tags.MODEL: model})
         tracker.log_metrics(run, {"train/loss": 1.0 + i, "ds/kl_out_of_context": 0.1 * (i + 1),
                                   "eval/acc1_out_of_context": 0.3 + 0.01 * i}, 0)
         tracker.end_run(run)

@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
+from pipelines import run_tags
+from pipelines.provenance import cpu_model
 from pipelines.report.ds_anatomy import run_anatomy
 from pipelines.report.results import main as results_page
 from pipelines.report import term_gradients
@@ -118,7 +121,7 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
         assert {k for k in outcomes[model] if k.startswith(OUTCOME_PREFIXES)} == keys, model
         assert outcomes[model]["ds/kl_out_of_context"] == runs[f"dynamic_score/{model}"].data.metrics[
             "ds/kl_out_of_context"]
-        assert runs[f"pretrain/{model}"].data.tags["drl.model"] == model
+        assert runs[f"pretrain/{model}"].data.tags[run_tags.MODEL] == model
     assert outcomes["static_inputs"]["train/loss"] != runs["dynamic_score/static_inputs"].data.metrics["train/loss"]
     report = (out / "report" / "report.md").read_text()
     assert report.startswith("# Study report\n\n## Verdict") and "- **Alg. 3: static inputs**:" in report
@@ -136,7 +139,10 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     assert score["per_class"] == pytest.approx(per_class, rel=1e-6, abs=1e-7) and len(per_class) == 10
     assert runs["decode/synth_source/train"].data.metrics["decoded"] > 0
     tags = parents[0].data.tags
-    assert "--smoke" in tags["drl.command"] and tags["drl.machine"].startswith("Ray cluster of 2 CPUs")
+    assert "--smoke" in tags[run_tags.COMMAND] and tags[run_tags.MACHINE].startswith("Ray cluster of 2 CPUs")
+    assert f"torch {torch.__version__}" in tags[run_tags.SOFTWARE] and "pyarrow " in tags[run_tags.SOFTWARE]
+    for name in ("pretrain/baseline", "dynamic_score/static_inputs", "finetune/continued/synth_tempo"):
+        assert runs[name].data.tags[run_tags.KERNELS].startswith(f"cpu: {cpu_model()}, "), name  # each training stage
 
     page = tmp_path / "docs" / "RESULTS.md"  # the results page needs every metric the study tracks
     page.parent.mkdir()
@@ -174,7 +180,7 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     assert second.data.metrics["stages_trained"] == 0
     rerun = {r.info.run_name: r for r in children[second.info.run_id]}
     trained = [n for n, r in rerun.items() if n.split("/")[0] in ("static_pretrain", "pretrain", "dynamic_score", "finetune")
-               and r.data.tags.get("drl.cached") != "true"]
+               and r.data.tags.get(run_tags.CACHED) != "true"]
     assert trained == [] and len(rerun) == len(runs)
 
 

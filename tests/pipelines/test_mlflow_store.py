@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from pipelines import run_tags
 from pipelines import mlflow_store
 from pipelines.mlflow_store import TrackingError, open_client
 from pipelines.tracking import Tracker
@@ -23,11 +24,11 @@ def test_an_apostrophe_in_the_output_path_is_searched_safely(tmp_path):
     out = tmp_path / "it's a \"study\""
     out.mkdir()
     tracker = Tracker(str(out))
-    run = tracker.create_run("study", tags={"drl.stage": "report"})
-    assert tracker.find_run(None, "drl.stage", "report") == run
+    run = tracker.create_run("study", tags={run_tags.STAGE: "report"})
+    assert tracker.find_run(None, run_tags.STAGE, "report") == run
     assert tracker.close_stale_runs() == 1
     with pytest.raises(ValueError, match="cannot be searched"):
-        tracker.find_run(None, "drl.stage", "it's")
+        tracker.find_run(None, run_tags.STAGE, "it's")
 
 
 def test_an_unreachable_server_is_a_one_line_error_naming_it():

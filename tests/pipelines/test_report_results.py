@@ -31,6 +31,8 @@ def test_results_page_tables_goal_figures_and_sweep(tmp_path):
     text = out.read_text()
     assert f"`python -m pipelines.report.results --store {tmp_path} --out {out}`" in text
     assert "| 0.85 | 2 | - | `python pipelines/full_study.py --set seed=2` |" in text and "test machine" in text
+    assert "Software: torch 2.0 | torch 2.1 | torch 2.2." in text  # each study's versions, each once
+    assert "Training stages computed on: cpu: test CPU, 2 threads | cpu: test CPU, 3 threads." in text
 
     section = table_after(text, "## Benchmark bias 0.85: mean ± std over seeds 0, 1, 2")
     values = [0.4 + o for o in OFFSETS["static_inputs"]]

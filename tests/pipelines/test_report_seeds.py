@@ -4,6 +4,7 @@ import statistics
 
 import pytest
 
+from pipelines import run_tags
 from pipelines.report.seeds import main, tables
 
 METRICS = {
@@ -31,15 +32,17 @@ def make_store(folder, studies, figures=None):
         if variant:
             client.log_param(parent.info.run_id, "variant", variant[0])
         client.log_param(parent.info.run_id, "benchmark.bias", bias)
-        client.set_tag(parent.info.run_id, "drl.command", f"python pipelines/full_study.py --set seed={seed}")
-        client.set_tag(parent.info.run_id, "drl.machine", "test machine")
+        client.set_tag(parent.info.run_id, run_tags.COMMAND, f"python pipelines/full_study.py --set seed={seed}")
+        client.set_tag(parent.info.run_id, run_tags.MACHINE, "test machine")
+        client.set_tag(parent.info.run_id, run_tags.SOFTWARE, f"torch 2.{seed}")
         if figures:
             for name in ("tsne.png", "ds_per_class.png"):
                 (figures / name).write_bytes(f"{name} of seed {seed}".encode())
             client.log_artifacts(parent.info.run_id, str(figures), "report")
         for model, offset in offsets.items():
             trained = client.create_run(exp, run_name=f"pretrain/{model}", tags={
-                "mlflow.parentRunId": parent.info.run_id, "drl.key": f"{model}-{seed}-{variant}"})
+                "mlflow.parentRunId": parent.info.run_id, run_tags.KEY: f"{model}-{seed}-{variant}",
+                run_tags.KERNELS: f"cpu: test CPU, {2 + seed % 2} threads"})
             for epoch, value in enumerate((2.0, 1.0)):  # a training term's per-epoch history
                 client.log_metric(trained.info.run_id, "train/ce", value + offset, step=epoch)
             client.set_terminated(trained.info.run_id)

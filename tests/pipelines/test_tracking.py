@@ -2,7 +2,8 @@
 
 import math
 
-from pipelines.tracking import STUDY_DIR_TAG, Tracker, start_tracker
+from pipelines import run_tags
+from pipelines.tracking import Tracker, start_tracker
 
 
 def test_concurrent_stages_log_every_run_and_metric_intact(ray_local, tmp_path):
@@ -38,7 +39,7 @@ def test_runs_left_running_by_a_killed_driver_are_closed(tmp_path):
     assert tracker.close_stale_runs() == 1
     assert tracker.client.get_run(stale).info.status == "KILLED"
     assert tracker.client.get_run(other).info.status == "RUNNING"
-    assert tracker.client.get_run(stale).data.tags[STUDY_DIR_TAG] == str(tmp_path.resolve())
+    assert tracker.client.get_run(stale).data.tags[run_tags.OUTPUT_DIR] == str(tmp_path.resolve())
 
 
 def test_nan_and_non_numbers_are_not_logged(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines import run_tags
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
 from tests.conftest import assert_config_error
@@ -80,17 +81,17 @@ def test_search_stops_trials_early_tracks_them_and_resumes_after_a_stop(ray_loca
     assert all(counts[t] == 1 for t in done_before), counts  # finished trials did not run again
 
     mlflow, runs = mlflow_runs(out)
-    search = [r for r in runs if r.data.tags.get("drl.kind") == "tune"]
+    search = [r for r in runs if r.data.tags.get(run_tags.KIND) == run_tags.KIND_SEARCH]
     assert len(search) == 1 and search[0].info.status == "FINISHED"
-    trials = [r for r in runs if r.data.tags.get("drl.kind") == "tune_trial"]
+    trials = [r for r in runs if r.data.tags.get(run_tags.KIND) == run_tags.KIND_TRIAL]
     assert len(trials) == 6 and all(r.data.tags["mlflow.parentRunId"] == search[0].info.run_id for r in trials)
-    states = [r.data.tags.get("drl.trial_state") for r in trials]
+    states = [r.data.tags.get(run_tags.TRIAL_STATE) for r in trials]
     assert "stopped_early" in states and set(states) <= {"finished", "stopped_early"}, states
     for r in trials:
         assert {"algorithm.alpha", "algorithm.beta", "algorithm.lam"} <= set(r.data.params)
         for key in ("linear_probe/acc1", "linear_probe/nll", "ds/kl_out_of_context", "eval/acc1_out_of_context"):
             steps = {m.step for m in mlflow.get_metric_history(r.info.run_id, key)}
-            assert steps == {0, 1} if r.data.tags["drl.trial_state"] == "finished" else 0 in steps, (key, steps)
+            assert steps == {0, 1} if r.data.tags[run_tags.TRIAL_STATE] == "finished" else 0 in steps, (key, steps)
 
     best = next((out / "tune").glob("adversarial-*/best_config.yaml"))
     best_cfg = load_config(StudyConfig, best)
