@@ -61,15 +61,20 @@ def free_cpus() -> float:
     return float(ray.available_resources().get("CPU", 0.0))
 
 
+def worker_resources(resources: ResourcesConfig) -> dict[str, float]:
+    """What each training worker reserves: ``{"CPU": ...}``, with ``"GPU"`` on GPU configs."""
+    per_worker = {"CPU": resources.cpus_per_worker}
+    if resources.use_gpu:
+        per_worker["GPU"] = resources.gpus_per_worker
+    return per_worker
+
+
 def scaling_config(resources: ResourcesConfig):
     """Ray Train's ScalingConfig from the study's ``resources`` block."""
     import ray.train
 
-    per_worker = {"CPU": resources.cpus_per_worker}
-    if resources.use_gpu:
-        per_worker["GPU"] = resources.gpus_per_worker
     return ray.train.ScalingConfig(num_workers=resources.num_workers, use_gpu=resources.use_gpu,
-                                   resources_per_worker=per_worker)
+                                   resources_per_worker=worker_resources(resources))
 
 
 def run_config(out_dir: Path, resources: ResourcesConfig, callbacks: tuple = ()):
@@ -92,6 +97,7 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     Ray Train checkpoints. Per-epoch metrics go to the MLflow run ``run_id`` through ``tracker``.
     """
     from pipelines.train.placement_notes import PlacementGroupNote, remove_noted_groups
+    from pipelines.train.startup_wait import StartupWaitNote
     from pipelines.train.trainer import StageTrainer, trainer_env, wants_pg_cleaner
 
     out_dir = Path(out_dir)
@@ -118,6 +124,8 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     if not cleaner:  # notes stand in for the cleaner: first remove the groups of an attempt that died
         remove_noted_groups(out_dir)
         callbacks = (*callbacks, PlacementGroupNote(str(out_dir)))
+    request = f"{resources.num_workers} × {worker_resources(resources)}"
+    callbacks = (*callbacks, StartupWaitNote(str(out_dir), job.label, request))  # a silent wait says why
     trainer_env(resources)
     trainer = StageTrainer(train_loop, train_loop_config=config, scaling_config=scaling_config(resources),
                            run_config=run_config(out_dir, resources, callbacks), **data)

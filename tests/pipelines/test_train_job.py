@@ -140,6 +140,40 @@ def test_a_run_removes_the_placement_groups_a_dead_attempt_noted_and_notes_its_o
     assert remove_noted_groups(stage) == 1 and not (stage / NOTE_FILE).exists()  # harmless on a removed group
 
 
+@pytest.mark.slow
+def test_a_stage_whose_cpus_are_held_says_what_holds_them_at_each_wait_and_starts_once_they_are_free(
+        ray_local, tmp_path, make_split, monkeypatch):
+    import ray
+    from ray.util.placement_group import placement_group, remove_placement_group
+
+    from pipelines.train.startup_wait import WAIT_FILE
+
+    split, stage = make_split(tmp_path / "train"), tmp_path / "stage"
+    squatter = placement_group([{"CPU": 2.0}])  # every CPU of the test's Ray, held by someone else
+    ray.get(squatter.ready())
+    monkeypatch.setenv("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "1")  # Ray Train's 60 s, shortened
+    waits = stage / WAIT_FILE
+    freed: list[str] = []
+
+    def free_after_two_waits():
+        deadline = time.time() + 120
+        while time.time() < deadline and (not waits.is_file() or len(waits.read_text().splitlines()) < 2):
+            time.sleep(0.2)
+        freed.append(waits.read_text() if waits.is_file() else "")
+        remove_placement_group(squatter)
+
+    watcher = threading.Thread(target=free_after_two_waits, daemon=True)
+    watcher.start()
+    out = run_train_job(job(split, 1, ingest="worker", label="pretrain/held"), stage, ResourcesConfig())
+    watcher.join(timeout=5)
+    assert out["history"]  # it trained once the CPUs were free
+    first, second = freed[0].splitlines()[:2]
+    assert first.startswith("[train] pretrain/held: no room for its workers (1 × {'CPU': 0.6}) after ")
+    assert "(1 attempt(s)); Ray Train asks again. Free: CPU 0 of 2." in first
+    assert f"Placement groups: {squatter.id.hex()[:12]} [{{'CPU': 2.0}}]" in first  # the holder, named
+    assert "(2 attempt(s))" in second
+
+
 def test_a_lone_stage_s_threads_never_depend_on_what_is_free_at_launch():
     from pipelines.train.launcher import stage_resources
 
