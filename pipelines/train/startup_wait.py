@@ -33,6 +33,9 @@ class StartupWaitNote(ControllerCallback):
         self.folder, self.label, self.request = folder, label, request
         self.waits, self.since = 0, time.monotonic()
 
+    def after_controller_start(self, train_run_context) -> None:
+        self.since = time.monotonic()  # in the controller's process, which may be on another node
+
     def after_controller_state_update(self, previous_state, current_state) -> None:
         error = getattr(current_state, "training_failed_error", None)
         if WorkerGroupStartupTimeoutError is None or not isinstance(
