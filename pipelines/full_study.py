@@ -17,8 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (as `ray job submit` does): import from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines import run_tags  # noqa: E402
-from pipelines import tracking  # noqa: E402
+from pipelines import run_tags, tracking  # noqa: E402
 from pipelines.driver import parse_sets, resolve_output, run_locked  # noqa: E402
 from pipelines.provenance import provenance  # noqa: E402
 from pipelines.config.weights import check_weights  # noqa: E402

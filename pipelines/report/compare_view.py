@@ -23,8 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from drl_core.metrics.keys import DS_OUT_OF_CONTEXT
-from pipelines import run_tags
-from pipelines import names
+from pipelines import names, run_tags
 from pipelines.mlflow_store import tracking_uri
 from pipelines.tracking import EXPERIMENT
 

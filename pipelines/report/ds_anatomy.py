@@ -28,8 +28,7 @@ import torch
 from drl_core.config import ClipConfig
 from drl_core.engine import Predictions, predict_many
 from drl_core.metrics.dynamic_score import ds_parts
-from pipelines import run_tags
-from pipelines import names
+from pipelines import names, run_tags
 from pipelines.data.inference_stream import InferenceStream
 from pipelines.data.shards import SplitIndex, open_split
 from pipelines.evaluation import inputs

@@ -17,8 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from drl_core.metrics import keys
-from pipelines import run_tags
-from pipelines import names
+from pipelines import names, run_tags
 from pipelines.mlflow_store import open_store, sqlite_path, tracking_uri
 from pipelines.report.cli import emit
 from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order

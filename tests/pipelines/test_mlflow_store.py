@@ -6,8 +6,7 @@ import threading
 
 import pytest
 
-from pipelines import run_tags
-from pipelines import mlflow_store
+from pipelines import mlflow_store, run_tags
 from pipelines.mlflow_store import TrackingError, open_client
 from pipelines.tracking import Tracker
 
