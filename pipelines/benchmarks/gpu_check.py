@@ -78,8 +78,11 @@ class GpuSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
-                                  "--id=0"], capture_output=True, text=True)
+            try:
+                out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
+                                      "--id=0"], capture_output=True, text=True)
+            except OSError:  # no nvidia-smi here: no samples, a busy fraction of 0
+                return
             if out.returncode == 0 and out.stdout.strip():
                 self.samples.append(float(out.stdout.strip().splitlines()[0]))
             time.sleep(0.2)
@@ -108,19 +111,22 @@ def input_supply(split: Path) -> float:
     return stream_rate(*epoch(1))
 
 
-def training_stage(work: Path, videos: int, epochs: int) -> tuple[dict, float]:
-    """Run a real R3D-18 training stage through Ray Train on one GPU; (its result, GPU-busy fraction)."""
+def training_stage(work: Path, videos: int, epochs: int, video: ModelConfig = VIDEO, clip: ClipConfig = CLIP,
+                   frames: int = 160, size: tuple[int, int] = (128, 171), use_gpu: bool = True) -> tuple[dict, float]:
+    """Run a real training stage (R3D-18 by default) through Ray Train on one worker, on a GPU
+    unless ``use_gpu`` is off (the CPU test of this function); (its result, GPU-busy fraction).
+    Its split: ``videos`` generated JPEG rows of ``frames`` frames of ``size``, 16 a second."""
     from pipelines.benchmarks.rows import write_rows
     from pipelines.config.schema import ResourcesConfig
     from pipelines.train.job import TrainJob
     from pipelines.train.launcher import run_train_job
 
-    split = write_rows(work / "train", videos, 160, 128, 16, classes=10, encoding="jpeg", width=171)
-    job = TrainJob("classify", str(split), VIDEO, OptimConfig(epochs=epochs, lr=0.01, batch_size=64), CLIP,
-                   AlgorithmConfig(name="supervised"), deterministic=False,
+    split = write_rows(work / "train", videos, frames, size[0], 16, classes=10, encoding="jpeg", width=size[1])
+    job = TrainJob("classify", str(split), video, OptimConfig(epochs=epochs, lr=0.01, batch_size=64), clip,
+                   AlgorithmConfig(name="supervised"), deterministic=not use_gpu,
                    data_cpus=1.0, videos_per_task=8, prefetch_batches=4)
     cpus = max(1, (os.cpu_count() or 2) // 4)
-    resources = ResourcesConfig(num_workers=1, use_gpu=True, cpus_per_worker=cpus, data_cpus=1.0)
+    resources = ResourcesConfig(num_workers=1, use_gpu=use_gpu, cpus_per_worker=cpus, data_cpus=1.0)
     with GpuSampler() as sampler:
         result = run_train_job(job, work / "stage", resources)
     return result, sampler.busy_fraction()

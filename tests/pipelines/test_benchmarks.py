@@ -8,7 +8,8 @@ import sys
 import pytest
 import torch
 
-from drl_core.config import ModelConfig
+from drl_core.config import ClipConfig, ModelConfig
+from drl_core.metrics import keys
 from pipelines.benchmarks.clip_diversity import distinct_starts
 from pipelines.benchmarks.gpu_check import ALGORITHMS, GpuSampler, input_supply, step_throughput
 from pipelines.benchmarks.input_pipeline import plain_loop
@@ -28,6 +29,26 @@ def test_gpu_check_says_when_there_is_no_gpu():
     out = subprocess.run([sys.executable, "-m", "pipelines.benchmarks.gpu_check"], capture_output=True, text=True,
                          env=env)
     assert out.returncode == 2 and "no CUDA device" in out.stdout
+
+
+def test_gpu_check_s_training_stage_runs_through_ray_train(ray_local, tmp_path):
+    """The stage gpu_check runs on a GPU, here on CPU at toy size: the same job, resources and
+    stream, so a change elsewhere that breaks it fails here, not on a lent GPU's clock."""
+    from pipelines.benchmarks.gpu_check import training_stage
+
+    tiny = ModelConfig(name="r3d10", width=4, stem_pool=False)
+    result, busy = training_stage(tmp_path, videos=4, epochs=2, video=tiny, clip=ClipConfig(crop_size=16, flip=True),
+                                  frames=32, size=(20, 26), use_gpu=False)
+    assert len(result["history"]) == 2 and result["classes"][:2] == ["class 0", "class 1"]
+    assert all(row[keys.DATA_WAIT_SECONDS] >= 0 for row in result["history"]) and busy == 0.0  # no GPU work (nor, on CPU machines, nvidia-smi)
+
+
+def test_rows_do_not_depend_on_the_threads_that_make_them(tmp_path):
+    def files(threads: int) -> list[bytes]:
+        split = write_rows(tmp_path / str(threads) / "train", 5, 6, 20, 4, encoding="jpeg", width=24, per_file=2, threads=threads)
+        return [f.read_bytes() for f in sorted((split / "shards").iterdir())]
+
+    assert files(1) == files(3)
 
 
 def test_busy_fraction_spans_the_busy_samples():
