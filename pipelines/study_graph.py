@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 
 from drl_core.config import AlgorithmConfig, ModelConfig
-from pipelines.config.schema import SYNTHETIC, DatasetConfig, ResourcesConfig, StudyConfig
+from pipelines.config.resources import ResourcesConfig
+from pipelines.config.schema import SYNTHETIC, DatasetConfig, StudyConfig
 from pipelines import names
 from pipelines.names import BASELINE, CONTINUED
 from pipelines.stages.base import StageSpec
@@ -97,7 +98,7 @@ def job_resources(res: ResourcesConfig) -> dict:
     """The TrainJob fields that come from the ``resources`` block."""
     return {"inference_stream": res.worker_inference_stream(), "data_cpus": res.data_cpus,
             "videos_per_task": res.videos_per_task, "data_tasks": res.data_tasks,
-            "deterministic": res.deterministic, "ingest": res.ingest_mode()}
+            "deterministic": res.deterministic, "workers": res.num_workers, "ingest": res.ingest_mode()}
 
 
 def pretrain_stages(cfg: StudyConfig) -> list[StageSpec]:

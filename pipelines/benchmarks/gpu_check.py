@@ -117,7 +117,7 @@ def training_stage(work: Path, videos: int, epochs: int, video: ModelConfig = VI
     unless ``use_gpu`` is off (the CPU test of this function); (its result, GPU-busy fraction).
     Its split: ``videos`` generated JPEG rows of ``frames`` frames of ``size``, 16 a second."""
     from pipelines.benchmarks.rows import write_rows
-    from pipelines.config.schema import ResourcesConfig
+    from pipelines.config.resources import ResourcesConfig
     from pipelines.train.job import TrainJob
     from pipelines.train.launcher import run_train_job
 

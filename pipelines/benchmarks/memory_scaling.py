@@ -21,7 +21,7 @@ from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfi
 from drl_core.metrics import keys
 from pipelines.benchmarks.local_ray import start_local_ray
 from pipelines.benchmarks.rows import write_rows
-from pipelines.config.schema import ResourcesConfig
+from pipelines.config.resources import ResourcesConfig
 
 CLIP = ClipConfig(crop_size=32, test_clips=2)
 MODEL = ModelConfig(name="r3d10", width=4)

@@ -32,7 +32,7 @@ from drl_core.models import build_model
 from pipelines.benchmarks.local_ray import start_local_ray
 from pipelines.benchmarks.rounds import runs
 from pipelines.benchmarks.rows import write_rows
-from pipelines.config.schema import ResourcesConfig
+from pipelines.config.resources import ResourcesConfig
 from pipelines.data.clips import train_loader
 from pipelines.data.shards import open_split
 

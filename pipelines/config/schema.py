@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
-from drl_core.metrics import keys
 from drl_core.names import ALGORITHM_NAMES
 from pipelines.config.merge import MERGE_ONTO
-
-if TYPE_CHECKING:
-    from pipelines.data.inference_stream import InferenceStream
+from pipelines.config.resources import ResourcesConfig
+from pipelines.config.search import Distribution, TuneConfig, default_search
 
 
 @dataclass(frozen=True)
@@ -321,133 +318,6 @@ class FewShotConfig:
 
 
 @dataclass(frozen=True)
-class ResourcesConfig:
-    """Ray resources: Ray Train's ScalingConfig for training stages, and the other stages' share.
-
-    ``concurrent_trainings`` caps how many training stages run at once (0: as many as the
-    cluster's resources at start-up can host; set it on an autoscaling cluster). A training
-    stage's input pipeline runs as Ray Data tasks of ``data_cpus`` CPUs each, on any node,
-    ``videos_per_task`` videos per task, at most ``data_tasks`` at once (0: as many as the CPUs
-    allow). ``deterministic``: deterministic kernels (the CPU configs), or
-    cuDNN autotuning (the GPU configs set it false).
-
-    ``ingest``: how a training stage gets its clips. ``ray_data``: Ray Data tasks sample them on
-    any node's CPUs and stream them into Ray Train (``TorchTrainer(datasets=...)``), the path
-    for GPUs and several workers. ``worker``: the one training worker cuts them itself, the same
-    clips in the same batches (tested bit-identical), without Ray Data's executor, which costs a
-    third of a 2-core CPU (measured: 9-10 s epochs against 7 s). ``auto``: ``worker`` for one CPU
-    worker, else ``ray_data``. Either way the result is the same, so it is no part of any key.
-
-    ``inference``: how the test clips of every evaluation, dynamic score, feature extraction and
-    Tune probe reach the model, ``eval_batch_size`` videos per batch. ``ray_data``: Ray Data tasks
-    (``data_cpus`` each, at most ``inference_tasks`` at once) cut them and stream them to the
-    process that holds the model; ``local``: that process cuts them itself; ``auto`` as
-    ``ingest``. An evaluation, linear-probe or few-shot stage reserves its tasks' CPUs with its
-    own in one placement group (so stages holding every CPU cannot starve them); the evaluation
-    after training and the Tune probe run theirs on any free CPUs (the run's training stream,
-    whose CPUs it reserved, is idle then; a run whose worker cuts its own clips cuts its test
-    clips too, :meth:`worker_inference_stream`). The batches are the same either way (tested)
-    (:mod:`pipelines.data.inference_stream`).
-
-    ``poll_interval_s``: how often a Ray Train controller polls its workers (Ray's default 2 s
-    adds up to that much to every stage's start and end). ``watch_preemption``: Ray Train's
-    preemption watcher, one more process per run that logs node drains on spot-instance clusters
-    (:mod:`pipelines.train.trainer`). ``pg_cleaner``: Ray Train's placement-group cleaner, a
-    detached process per run that frees the run's CPUs and GPUs if its controller dies
-    ungracefully (``on``, ``off``; ``auto``: on for Tune trials, which Tune stops by killing them,
-    and on clusters of several nodes, where a node can die alone; off on one node, where a stage's
-    controller dies only with its stage task and the stage's next attempt or the runner removes
-    the group it noted). None changes a result.
-    """
-
-    num_workers: int = 1
-    use_gpu: bool = False
-    cpus_per_worker: float = 0.6  # three training stages at once on 2 CPUs: their start-ups overlap
-    gpus_per_worker: float = 1.0
-    max_failures: int = 2
-    keep_checkpoints: int = 2
-    eval_cpus: float = 1.0
-    eval_batch_size: int = 16
-    data_cpus: float = 0.25
-    videos_per_task: int = 32
-    data_tasks: int = 1
-    deterministic: bool = True
-    concurrent_trainings: int = 0
-    ingest: str = "auto"
-    inference: str = "auto"
-    inference_tasks: int = 2
-    poll_interval_s: float = 0.5
-    watch_preemption: bool = False
-    pg_cleaner: str = "auto"
-
-    def __post_init__(self) -> None:
-        _check(self.num_workers >= 1, "num_workers", "must be at least 1")
-        _check(self.ingest in ("auto", "ray_data", "worker"), "ingest",
-               f"must be auto, ray_data or worker, got {self.ingest!r}")
-        _check(self.ingest != "worker" or self.num_workers == 1, "ingest",
-               "worker reads the clips inside the one training worker; with num_workers > 1 use ray_data")
-        _check(self.inference in ("auto", "ray_data", "local"), "inference",
-               f"must be auto, ray_data or local, got {self.inference!r}")
-        _check(self.inference_tasks >= 1, "inference_tasks", "must be at least 1")
-        _check(self.pg_cleaner in ("auto", "on", "off"), "pg_cleaner",
-               f"must be auto, on or off, got {self.pg_cleaner!r}")
-        _check(self.cpus_per_worker > 0, "cpus_per_worker", "must be positive")
-        _check(self.gpus_per_worker > 0, "gpus_per_worker", "must be positive")
-        _check(self.max_failures >= -1, "max_failures", "must be >= -1 (-1 retries forever)")
-        _check(self.keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1")
-        _check(self.eval_cpus > 0, "eval_cpus", "must be positive")
-        _check(self.eval_batch_size >= 1, "eval_batch_size", "must be at least 1")
-        _check(self.concurrent_trainings >= 0, "concurrent_trainings", "must be >= 0 (0: as many as fit)")
-        _check(self.data_cpus > 0, "data_cpus", "must be positive")
-        _check(self.videos_per_task >= 1, "videos_per_task", "must be at least 1")
-        _check(self.data_tasks >= 0, "data_tasks", "must be >= 0 (0: as many as the CPUs allow)")
-        _check(self.poll_interval_s > 0, "poll_interval_s", "must be positive")
-
-    def ingest_mode(self) -> str:
-        """``ray_data`` or ``worker`` (``auto``: worker for one CPU worker, else Ray Data)."""
-        if self.ingest != "auto":
-            return self.ingest
-        return "worker" if self.num_workers == 1 and not self.use_gpu else "ray_data"
-
-    def inference_stream(self) -> InferenceStream:
-        """How test clips reach the model (``inference``; ``auto``: local where ``ingest`` is worker)."""
-        from pipelines.data.inference_stream import InferenceStream
-
-        ray_data = self.inference == "ray_data" or (self.inference == "auto" and self.ingest_mode() == "ray_data")
-        return InferenceStream(self.eval_batch_size, ray_data, self.data_cpus, self.inference_tasks)
-
-    def worker_inference_stream(self) -> InferenceStream:
-        """The stream of a training worker's own inference (the evaluation after training, the
-        Tune probe): Ray Data only where the run streams its training clips through Ray Data, whose
-        task CPUs it reserved and which are idle then. A worker that cuts its clips itself cuts
-        its test clips too: it has no CPUs for tasks, and on 2 CPUs three fine-tuning workers
-        waited forever for theirs beside stages that held every other CPU (seen in a smoke study)."""
-        from dataclasses import replace
-
-        stream = self.inference_stream()
-        return stream if self.ingest_mode() == "ray_data" else replace(stream, ray_data=False)
-
-    def inference_cpus(self) -> float:
-        """The CPUs an inference stage reserves for its Ray Data tasks (0 when it cuts clips itself)."""
-        return self.data_cpus * self.inference_tasks if self.inference_stream().ray_data else 0.0
-
-    def task_cpus(self) -> float:
-        """The CPUs a training run's Ray Data tasks take beside its workers (none when the worker
-        cuts its clips itself)."""
-        return self.data_cpus * max(self.data_tasks, 1) if self.ingest_mode() == "ray_data" else 0.0
-
-    def training_slots(self, cluster: dict[str, float]) -> int:
-        """How many Ray Train runs may run at once: ``concurrent_trainings``, or as many as the
-        cluster's current CPUs (and GPUs) can host, at least one."""
-        if self.concurrent_trainings:
-            return self.concurrent_trainings
-        need = {"CPU": self.cpus_per_worker * self.num_workers + self.task_cpus()}
-        if self.use_gpu:
-            need["GPU"] = self.gpus_per_worker * self.num_workers
-        return max(1, min(int(cluster.get(k, 0.0) // v) for k, v in need.items()))
-
-
-@dataclass(frozen=True)
 class ReportConfig:
     """The report: which downstream dataset the t-SNE figure shows, and its size."""
 
@@ -458,81 +328,6 @@ class ReportConfig:
     def __post_init__(self) -> None:
         _check(self.tsne_points >= 10, "tsne_points", "must be at least 10")
         _check(self.tsne_perplexity > 1, "tsne_perplexity", "must be > 1")
-
-
-SEARCH_KINDS = ("uniform", "loguniform", "choice", "grid")
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """One searched config value: exactly one of ``uniform: [low, high]``, ``loguniform: [low,
-    high]``, ``choice: [v, ...]`` (sampled) or ``grid: [v, ...]`` (every value, crossed with
-    the other grids; ``tune.num_samples`` repeats the grid)."""
-
-    uniform: tuple[float, float] | None = None
-    loguniform: tuple[float, float] | None = None
-    choice: tuple[Any, ...] | None = None
-    grid: tuple[Any, ...] | None = None
-
-    def __post_init__(self) -> None:
-        given = [k for k in SEARCH_KINDS if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"give exactly one of {', '.join(SEARCH_KINDS)} (got {', '.join(given) or 'none'})")
-        if self.uniform is not None:
-            _check(self.uniform[0] < self.uniform[1], "uniform", f"needs [low, high] with low < high, got {list(self.uniform)}")
-        if self.loguniform is not None:
-            low, high = self.loguniform
-            _check(0 < low < high, "loguniform", f"needs [low, high] with 0 < low < high, got {[low, high]}")
-        for k in ("choice", "grid"):
-            _check(getattr(self, k) is None or len(getattr(self, k)) > 0, k, "needs at least one value")
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in SEARCH_KINDS if getattr(self, k) is not None)
-
-    @property
-    def values(self) -> tuple:
-        return getattr(self, self.kind)
-
-
-@dataclass(frozen=True)
-class TuneConfig:
-    """The Ray Tune search over the ``search`` block (``pipelines/tune_drl.py``).
-
-    Each trial runs the DRL phase of ``algorithm`` (as the study would: from the baseline
-    checkpoint in ``second_phase`` mode) with sampled values and reports, every epoch, the
-    downstream linear-probe accuracy (``linear_probe/acc1``, the mean over the downstream
-    datasets; ``linear_probe/nll`` is its test cross-entropy), the dynamic score of a spatial
-    model distilled for ``ds_epochs`` (``ds/kl_<test>``) and the source test accuracies
-    (``eval/acc1_<test>``). ``metric``/``mode`` pick the objective. ``max_concurrent`` 0 runs as
-    many trials at once as the cluster's resources hold. ``scheduler``: ``asha`` (early
-    stopping, by epoch) or ``fifo``. Values are drawn by random search (``grid`` entries are
-    crossed), seeded by ``seed``.
-    """
-
-    algorithm: str = "static_inputs"
-    num_samples: int = 8
-    max_concurrent: int = 0
-    metric: str = keys.LINEAR_PROBE_ACC
-    mode: str = "max"
-    scheduler: str = "asha"
-    grace_period: int = 1
-    reduction_factor: int = 2
-    ds_epochs: int = 1
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        _check(self.algorithm in ALGORITHM_NAMES and self.algorithm != "supervised", "algorithm",
-               f"must be a DRL algorithm, got {self.algorithm!r}")
-        _check(self.num_samples >= 1, "num_samples", "must be at least 1")
-        _check(self.max_concurrent >= 0, "max_concurrent", "must be >= 0 (0: as the cluster allows)")
-        _check(self.mode in ("max", "min"), "mode", f"must be max or min, got {self.mode!r}")
-        _check(self.metric.startswith((keys.LINEAR_PROBE_PREFIX, keys.DS_PREFIX, keys.EVAL_PREFIX, keys.TRAIN_PREFIX)), "metric",
-               f"must be a metric trials report (linear_probe/..., ds/..., eval/..., train/...), got {self.metric!r}")
-        _check(self.scheduler in ("asha", "fifo"), "scheduler", f"must be asha or fifo, got {self.scheduler!r}")
-        _check(self.grace_period >= 1 and self.reduction_factor >= 2, "grace_period",
-               "needs grace_period >= 1 and reduction_factor >= 2")
-        _check(self.ds_epochs >= 1, "ds_epochs", "must be at least 1")
 
 
 def _check_search(name: str, dist: Distribution) -> None:
@@ -549,11 +344,6 @@ def _check_search(name: str, dist: Distribution) -> None:
             check_value(v, tp, f"search.{name}.{dist.kind}[{i}]")
         except ConfigError as err:
             raise ValueError(str(err)) from None
-
-
-def _default_search() -> dict[str, Distribution]:
-    return {"algorithm.alpha": Distribution(uniform=(0.1, 0.9)), "algorithm.beta": Distribution(uniform=(0.1, 0.9)),
-            "algorithm.lam": Distribution(loguniform=(0.05, 2.0))}
 
 
 @dataclass(frozen=True)
@@ -585,7 +375,7 @@ class StudyConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
     # The Tune search space, keyed by the dotted names of this config (``algorithm.lam``).
-    search: dict[str, Distribution] = field(default_factory=_default_search)
+    search: dict[str, Distribution] = field(default_factory=default_search)
 
     def __post_init__(self) -> None:
         for name, dist in self.search.items():

@@ -24,7 +24,9 @@ class TrainJob:
     ``epoch_probe`` (a :class:`pipelines.train.epoch_probe.EpochProbe`, set by Tune trials)
     makes rank 0 measure the network after every epoch and report those metrics too.
     ``deterministic`` asks for deterministic kernels (the CPU configs); off, cuDNN autotunes
-    (the GPU configs). The runtime fields size the input pipeline: CPUs and videos per Ray Data
+    (the GPU configs). ``workers`` is the number of Ray Train workers (``resources.num_workers``),
+    part of the key: each worker's BatchNorm sees its share of a batch and each worker its share
+    of the videos, so another count trains another model. The runtime fields size the input pipeline: CPUs and videos per Ray Data
     sampling task, how many such tasks at once, and batches prefetched ahead of the device;
     ``alone`` marks a stage no other training stage waits beside (the baseline), which on CPUs
     then takes the cluster's free CPUs less ``beside``, those of the training stages that may run
@@ -46,6 +48,7 @@ class TrainJob:
     spatial_init: str = ""
     seed: int = 0
     deterministic: bool = True
+    workers: int = 1
     inference_stream: InferenceStream = field(default_factory=InferenceStream, metadata=RUNTIME)
     data_cpus: float = field(default=0.25, metadata=RUNTIME)
     videos_per_task: int = field(default=32, metadata=RUNTIME)
@@ -60,5 +63,7 @@ class TrainJob:
     def __post_init__(self) -> None:
         if self.kind not in ("classify", "distill"):
             raise ValueError(f"kind: must be classify or distill, got {self.kind!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers: must be at least 1, got {self.workers}")
         if self.kind == "distill" and not self.teacher:
             raise ValueError("teacher: a distill job needs the video model to mimic")

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from pipelines.config.schema import ResourcesConfig
+from pipelines.config.resources import ResourcesConfig
 from pipelines.data.ray_ingest import DATASET, data_config, epoch_clock, train_dataset
 from pipelines.data.shards import open_split
 from pipelines.train.job import TrainJob
@@ -100,6 +100,9 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     from pipelines.train.startup_wait import StartupWaitNote
     from pipelines.train.trainer import StageTrainer, trainer_env, wants_pg_cleaner
 
+    if job.workers != resources.num_workers:
+        raise ValueError(f"{job.label}: the job is for {job.workers} training worker(s), "
+                         f"resources.num_workers is {resources.num_workers}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     nodes = cluster_nodes()

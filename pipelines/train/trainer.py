@@ -21,7 +21,7 @@ import os
 
 from ray.train.torch import TorchTrainer
 
-from pipelines.config.schema import ResourcesConfig
+from pipelines.config.resources import ResourcesConfig
 from pipelines.train.backend import ProcessGroupConfig
 
 try:  # Ray Train V2's internals: without them the trainer is TorchTrainer as it is

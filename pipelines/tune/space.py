@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.config.loader import with_values
-from pipelines.config.schema import Distribution, StudyConfig
+from pipelines.config.schema import StudyConfig
+from pipelines.config.search import Distribution
 
 
 def tune_domain(dist: Distribution) -> Any:

@@ -118,6 +118,31 @@ def test_runtime_settings_are_no_part_of_any_stage_key():
     assert stage_key(c["pretrain/baseline"], {}) != stage_key(by_name(a)["pretrain/baseline"], {})
 
 
+def test_the_number_of_training_workers_is_part_of_every_training_key_and_only_theirs():
+    """Each worker's BatchNorm sees its share of a batch: two workers train another model than one."""
+    from pipelines.stages.base import stage_key
+
+    one = build_study(StudyConfig())
+    two = build_study(load_config(StudyConfig, None, {"resources.num_workers": 2}))
+    for a, b in zip(one, two):
+        same = stage_key(a, {"x": "k"}) == stage_key(b, {"x": "k"})
+        assert same == (a.kind != "train"), a.name
+        if a.kind == "train":
+            assert (a.config.workers, b.config.workers) == (1, 2)
+
+
+def test_a_job_for_another_number_of_workers_is_refused_before_anything_starts(tmp_path):
+    from drl_core.config import ClipConfig, ModelConfig, OptimConfig
+    from pipelines.config.resources import ResourcesConfig
+    from pipelines.train.job import TrainJob
+    from pipelines.train.launcher import run_train_job
+
+    job = TrainJob("classify", str(tmp_path / "none"), ModelConfig(), OptimConfig(), ClipConfig(), label="pretrain/x")
+    with pytest.raises(ValueError, match="pretrain/x: the job is for 1 training worker.*num_workers is 2"):
+        run_train_job(job, tmp_path / "stage", ResourcesConfig(num_workers=2))
+    assert not (tmp_path / "stage").exists()
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_shipped_configs_load_and_follow_the_paper(path):
     cfg = load_config(StudyConfig, path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
-from pipelines.config.schema import ResourcesConfig
+from pipelines.config.resources import ResourcesConfig
 from pipelines.train.job import TrainJob
 from pipelines.train.launcher import run_train_job
 from pipelines.train.model_file import load_model
@@ -30,7 +30,7 @@ def job(split, epochs, algorithm="supervised", **kw):
 @pytest.mark.slow
 def test_ddp_on_two_workers_trains_a_drl_algorithm_and_writes_its_files(ray_local, tmp_path, make_split):
     split = make_split(tmp_path / "train", videos_per_class=3, files=3)  # 9 videos for 2 workers
-    out = run_train_job(job(split, 2, "adversarial"), tmp_path / "stage", ResourcesConfig(num_workers=2))
+    out = run_train_job(job(split, 2, "adversarial", workers=2), tmp_path / "stage", ResourcesConfig(num_workers=2))
     assert [row["epoch"] for row in out["history"]] == [0, 1]
     # equal steps: Ray Data gives each worker 4 of the 9 videos (an uneven split would average 4.5)
     assert all(row["time/epoch_clips"] == 4.0 for row in out["history"])
