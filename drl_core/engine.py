@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -22,7 +23,10 @@ from drl_core.metrics import keys
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and torch. ``deterministic``: ask torch for deterministic kernels where
     it has them (the CPU configs); otherwise let cuDNN pick the fastest (``cudnn.benchmark``, the
-    GPU configs)."""
+    GPU configs). Deterministic cuBLAS needs a fixed workspace, set here unless the environment
+    sets one (``CUBLAS_WORKSPACE_CONFIG``, read when the first cuBLAS handle is made)."""
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

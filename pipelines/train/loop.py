@@ -23,7 +23,7 @@ from torch import nn
 from drl_core.algorithms import SpatialDistillation, build_algorithm
 from drl_core.algorithms.base import Algorithm
 from drl_core.data.transforms import DeviceTransform
-from drl_core.engine import fit, make_optimizer, make_scheduler, seed_everything
+from drl_core.engine import Precision, fit, make_optimizer, make_scheduler, seed_everything
 from drl_core.metrics import keys
 from drl_core.models import build_model
 from pipelines import run_tags
@@ -143,6 +143,10 @@ def train_loop(config: dict[str, Any]) -> None:
     torch.set_num_threads(config.get("threads", 1))  # Ray gives a fractional-CPU worker one thread
     classes = tuple(config["classes"])
     algo, network = build_job_algorithm(job, classes)
+    precision = Precision()
+    # On GPUs the 5-D weights take the channels-last-3d layout before DDP wraps them, so that its
+    # gradient buckets are laid out like the gradients (after, each step would copy between layouts).
+    precision.prepare_model(algo, device)
     algo = ray.train.torch.prepare_model(algo)
     optimizer = make_optimizer(algo.parameters(), job.optim)
     scheduler = make_scheduler(optimizer, job.optim)
@@ -172,7 +176,8 @@ def train_loop(config: dict[str, Any]) -> None:
             tracker.log_metrics.remote(run_id, {k: v for k, v in history[-1].items() if k != "epoch"}, epoch)
 
     fit(algo, stream, job.optim, device, on_epoch=on_epoch, start_epoch=start, optimizer=optimizer,
-        scheduler=scheduler, inputs=DeviceTransform(job.clip.mean, job.clip.std), on_step=progress.step)
+        scheduler=scheduler, inputs=DeviceTransform(job.clip.mean, job.clip.std), on_step=progress.step,
+        precision=precision)
     if rank == 0:
         finish(job, unwrap(algo), network, classes, history, Path(config["out_dir"]), device)
 

@@ -1,3 +1,4 @@
+import os
 import time
 
 import pytest
@@ -43,6 +44,17 @@ def test_training_is_deterministic_under_a_seed():
         fit(Supervised(model), _batches(2, 4), OptimConfig(epochs=2, lr=0.05, step_size=1), torch.device("cpu"))
         results.append(torch.cat([p.flatten() for p in model.parameters()]))
     torch.testing.assert_close(results[0], results[1])
+
+
+def test_deterministic_seeding_fixes_the_cublas_workspace_unless_the_environment_chose_one(monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    seed_everything(0, deterministic=False)
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ and torch.backends.cudnn.benchmark
+    seed_everything(0, deterministic=True)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8" and not torch.backends.cudnn.benchmark
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    seed_everything(0, deterministic=True)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
 
 
 def test_fit_reports_shared_metric_keys_and_steps_the_schedule():
