@@ -28,9 +28,11 @@ def job(split, epochs, algorithm="supervised", **kw):
 
 
 @pytest.mark.slow
-def test_ddp_on_two_workers_trains_a_drl_algorithm_and_writes_its_files(ray_local, tmp_path, make_split):
+@pytest.mark.parametrize("algorithm", ["adversarial", "spatial_adversary", "static_inputs"])
+def test_ddp_on_two_workers_trains_each_drl_algorithm_and_writes_its_files(ray_local, tmp_path, make_split, algorithm):
+    """Under DDP every parameter an algorithm trains gets its gradient each step (else DDP stops)."""
     split = make_split(tmp_path / "train", videos_per_class=3, files=3)  # 9 videos for 2 workers
-    out = run_train_job(job(split, 2, "adversarial", workers=2), tmp_path / "stage", ResourcesConfig(num_workers=2))
+    out = run_train_job(job(split, 2, algorithm, workers=2), tmp_path / "stage", ResourcesConfig(num_workers=2))
     assert [row["epoch"] for row in out["history"]] == [0, 1]
     # equal steps: Ray Data gives each worker 4 of the 9 videos (an uneven split would average 4.5)
     assert all(row["time/epoch_clips"] == 4.0 for row in out["history"])
