@@ -35,7 +35,7 @@ from drl_core.engine import fit, predict, seed_everything
 from drl_core.models import build_model
 from pipelines.benchmark_data import prepare_benchmark
 from pipelines.config.loader import ConfigError, load_config, to_dict
-from pipelines.driver import init_ray, parse_sets
+from pipelines.driver import disks_usable, init_ray, parse_sets
 from pipelines.config.schema import StudyConfig
 from pipelines.data.clips import train_loader
 from pipelines.data.inference_stream import InferenceStream
@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     init_ray()  # the benchmark is decoded on Ray Data; a local Ray stays on 127.0.0.1
+    if not disks_usable(out):
+        return 2
     start = time.perf_counter()
     rows: dict[float, list[dict]] = {}
     extra = [float(b) for b in args.extra_biases.split(",") if b.strip()]

@@ -80,10 +80,26 @@ def interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def disks_usable(out: Path) -> bool:
+    """Whether the output folder's disk and Ray's are below Ray's threshold; a one-line error
+    if not, a warning for each that is near it (:mod:`pipelines.disk_space`)."""
+    from pipelines.disk_space import DiskFull, check_disks, ray_temp_dir
+
+    try:
+        warnings = check_disks({"output folder": out, "Ray's temp folder": ray_temp_dir()})
+    except DiskFull as err:
+        print(err, file=sys.stderr)
+        return False
+    for line in warnings:
+        print(line, file=sys.stderr)
+    return True
+
+
 def run_locked(out: Path, what: str, body: Callable[[], int], on_signal=interrupt,
                signals: tuple[int, ...] = (signal.SIGTERM,)) -> int:
-    """Lock ``out``, check its MLflow store, start or join Ray, route ``signals`` to
-    ``on_signal`` and run ``body``. A store that cannot be used is a one-line error (exit 2)."""
+    """Lock ``out``, check its MLflow store, start or join Ray, check the disks, route ``signals``
+    to ``on_signal`` and run ``body``. A store that cannot be used, or a disk past Ray's
+    threshold, is a one-line error (exit 2)."""
     from pipelines.mlflow_store import TrackingError, open_store
 
     out.mkdir(parents=True, exist_ok=True)
@@ -95,6 +111,8 @@ def run_locked(out: Path, what: str, body: Callable[[], int], on_signal=interrup
             print(f"tracking error: {err}", file=sys.stderr)
             return 2
         init_ray()
+        if not disks_usable(out):
+            return 2
         for sig in signals:
             signal.signal(sig, on_signal)  # after ray.init, which installs a handler of its own
         return body()

@@ -29,6 +29,7 @@ from drl_core.names import MODEL_NAMES
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
 from pipelines.data.inference_stream import InferenceStream
+from pipelines.disk_space import DiskFull, check_disks, ray_temp_dir
 from pipelines.driver import parse_sets
 
 IMAGENET_CLASSES = tuple(f"imagenet_{i:04d}" for i in range(1000))
@@ -143,6 +144,7 @@ def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
     print(f"[score] {teacher.what}: distilling {ds.spatial.name} on {train_dir} for {ds.optim.epochs} epoch(s)",
           file=sys.stderr, flush=True)
     init_ray()
+    check_disks({"output folder": out, "Ray's temp folder": ray_temp_dir()})
     result = run_train_job(job, out / "distill", cfg.resources)["eval"]["split"]
     probe = probes(teacher, split_dir, split.classes, len(split), clip, cfg.resources.inference_stream())
     return {"model": teacher.what, "split": str(split_dir), "videos": len(split),
@@ -162,6 +164,7 @@ def decode_dataset(args: argparse.Namespace, cfg: StudyConfig, root: Path, out: 
                               reader=args.dataset)
         records = read_records(inputs)
         init_ray()
+        check_disks({"output folder": out, "Ray's temp folder": ray_temp_dir()})
         res = run(cfg.decode, inputs, records)
         if res.summary["decoded"] == 0:
             raise ValueError(f"{root}: no video of split {split!r} could be decoded; reasons in {res.manifest}")
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(StudyConfig, args.config, parse_sets(args.set))
         result = score(args, cfg)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+    except (ConfigError, ValueError, FileNotFoundError, DiskFull) as err:
         print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
     print(json.dumps(result) if args.json else render(result))  # --json: one line, for pipes and logs

@@ -51,7 +51,8 @@ class StartupWaitNote(ControllerCallback):
 
 def holders() -> str:
     """The cluster's free CPUs and GPUs, and what holds the rest: each placement group with its
-    bundles, and (where Ray's state API answers) the running tasks and live actors by name."""
+    bundles, and (where Ray's state API answers) the running tasks and live actors by name; and
+    how full this node's Ray disk is (past Ray's threshold it starts nothing)."""
     import ray
     from ray.util.placement_group import placement_group_table
 
@@ -62,7 +63,9 @@ def holders() -> str:
     if groups:
         text += " Placement groups: " + "; ".join(
             f"{g['placement_group_id'][:12]} {list(g['bundles'].values())}" for g in groups) + "."
-    return text + running()
+    from pipelines.disk_space import ray_disk_note
+
+    return text + running() + ray_disk_note()
 
 
 def running() -> str:
