@@ -146,15 +146,18 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     return 0
 
 
-def print_plan(cfg: StudyConfig) -> int:
-    """``--plan``: the stage table of :mod:`pipelines.plan`, and what would stop the real run."""
-    from pipelines.plan import format_plan, plan_study
+def print_plan(cfg: StudyConfig, out: Path) -> int:
+    """``--plan``: the stage table of :mod:`pipelines.plan`, the disk room under ``out``, and
+    what would stop the real run."""
+    from pipelines.plan import disk_plan, format_plan, plan_study
 
     try:
         check_weights(cfg)
     except ValueError as err:
         print(f"note: the study would stop here: {err}")
-    print(format_plan(plan_study(cfg)))
+    rows = plan_study(cfg)
+    print(format_plan(rows))
+    print(disk_plan(rows, out))
     return 0
 
 
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(StudyConfig, args.config, parse_sets(args.set), presets=SMOKE if args.smoke else None)
         if args.plan:
-            return print_plan(cfg)
+            return print_plan(cfg, resolve_output(args.output_dir, cfg.output_dir))
         cfg = check_weights(cfg)
         studies = plan(cfg, args.seeds, args.biases)
     except (ConfigError, ValueError) as err:

@@ -13,6 +13,7 @@ import dataclasses
 import statistics
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from drl_core.config import ModelConfig
 from pipelines.config.schema import SYNTHETIC, DatasetConfig, StudyConfig
@@ -158,3 +159,29 @@ def format_plan(rows: list[StagePlan]) -> str:
     lines.append(f"largest peak per worker: {top.peak_gib:.1f} GiB ({top.stage}); estimates from the config and "
                  f"the datasets' published sizes (pipelines/plan.py)")
     return "\n".join(lines)
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (0 if it does not exist)."""
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
+
+
+def disk_plan(rows: list[StagePlan], out: Path) -> str:
+    """One line: the shard bytes the decode stages write under ``out``, what is there already,
+    and the room its disk has before Ray's threshold (:mod:`pipelines.disk_space`)."""
+    import shutil
+
+    from pipelines.disk_space import threshold, used_fraction
+
+    write = sum(r.shard_gib for r in rows if r.stage.startswith("decode/"))
+    there = folder_bytes(out / "shards") / GIB
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    usage = shutil.disk_usage(probe)
+    room = max(0.0, threshold() - used_fraction(probe)) * usage.total / GIB
+    verdict = ("room enough" if write - there <= room else
+               "not enough: the study would stop for lack of space (an --output-dir on a larger disk, or free some)")
+    return (f"disk: the decode stages write about {write:.1f} GiB of shards under {out / 'shards'} "
+            f"({there:.1f} GiB there now); its disk has {usage.free / GIB:.1f} GiB free, {room:.1f} GiB "
+            f"before Ray's {threshold():.0%} line: {verdict}")

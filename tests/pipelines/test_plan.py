@@ -52,3 +52,34 @@ def test_the_command_prints_the_plan_and_starts_nothing(capsys, monkeypatch):
     assert main(["--config", str(K400), "--plan"]) == 0
     out = capsys.readouterr().out
     assert "peak/worker (GiB)" in out and "pretrain/baseline" in out and "largest peak per worker" in out
+    assert out.strip().splitlines()[-1].startswith("disk: the decode stages write about ")
+
+
+def test_the_disk_line_weighs_the_shards_still_to_write_against_the_room_before_ray_s_line(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from pipelines import disk_space
+    from pipelines.plan import GIB, StagePlan, disk_plan
+
+    rows = [StagePlan("decode/a/train", (), 30.0, 1.0, ""), StagePlan("decode/a/test", (), 10.0, 1.0, ""),
+            StagePlan("pretrain/baseline", ("decode/a/train",), 30.0, 2.0, "")]  # reads count once, as writes
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1000 * GIB, 900 * GIB, 100 * GIB))
+    monkeypatch.setattr(disk_space, "used_fraction", lambda path: 0.90)
+    monkeypatch.delenv("RAY_local_fs_capacity_threshold", raising=False)
+    line = disk_plan(rows, tmp_path / "study")  # 40 GiB to write, 50 GiB before 95%
+    assert "write about 40.0 GiB" in line and "(0.0 GiB there now)" in line and "50.0 GiB before Ray's 95% line" in line
+    assert line.endswith("room enough")
+    monkeypatch.setattr(disk_space, "used_fraction", lambda path: 0.93)  # 20 GiB of room
+    assert "not enough: the study would stop for lack of space" in disk_plan(rows, tmp_path / "study")
+    from pipelines import plan
+
+    monkeypatch.setattr(plan, "folder_bytes", lambda folder: 25 * GIB)  # 25 GiB decoded already: 15 to go
+    line = disk_plan(rows, tmp_path / "study")
+    assert "(25.0 GiB there now)" in line and line.endswith("room enough")
+    (tmp_path / "shards" / "a").mkdir(parents=True)
+    (tmp_path / "shards" / "a" / "part.parquet").write_bytes(b"x" * 1024)
+    (tmp_path / "shards" / "b.parquet").write_bytes(b"x" * 10)
+    monkeypatch.undo()
+    assert plan.folder_bytes(tmp_path / "shards") == 1034 and plan.folder_bytes(tmp_path / "none") == 0
