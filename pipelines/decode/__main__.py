@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
@@ -41,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: none of the {len(records.records)} videos of split {args.split!r} exists under "
               f"--root {args.root} (first expected: {records.records[0].path}); is --root right?", file=sys.stderr)
         return 2
-    import ray
+    from pipelines.driver import disks_usable, init_ray
 
-    ray.init(ignore_reinit_error=True, log_to_driver=False)
+    init_ray()  # a local Ray stays on 127.0.0.1 (single-machine mode), as the study's does
+    if not disks_usable(Path(args.out)):
+        return 2
     out = run(cfg, inputs, records)
     print(f"{'cached' if out.cached else 'decoded'}: {out.path}")
     print(f"status: {out.summary['by_status']}")
