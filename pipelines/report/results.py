@@ -23,15 +23,15 @@ from pathlib import Path
 
 from drl_core.metrics import keys
 from pipelines import names
+from pipelines.config.schema import SYNTHETIC
 from pipelines.mlflow_store import open_store
 from pipelines.report.cli import emit
 from pipelines.report.seeds import aggregate, layout_of, markdown, newest_per_seed, read_store
-from pipelines.report.table import VARIANT, Column, columns, model_label, model_order
+from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order
 
 MEAN_PROBE = "transfer/mean_linear_probe_acc1"
 BASELINES = (names.BASELINE, names.CONTINUED)
-GOAL = (Column("DS in context", keys.DS_IN_CONTEXT), Column("acc out of context", keys.ACC_OUT_OF_CONTEXT),
-        Column("mean linear probe", MEAN_PROBE))
+MEAN_PROBE_COLUMN = Column("mean linear probe", MEAN_PROBE)
 FIGURES = ("tsne.png", "ds_per_class.png")
 Compare = Callable[[str, str, str], tuple[float, float]]  # (model, reference, metric) → (gain, gain in stds)
 
@@ -92,16 +92,29 @@ def paired(group: list[dict]) -> Compare:
     return compare
 
 
-def goal_rows(models: list[str], compare: Compare) -> tuple[list[str], list[str]]:
+def goal_columns(layout: TableLayout) -> tuple[Column, ...]:
+    """The goal's measures, as far as the studies measured them: DS on the source test set;
+    out-of-context accuracy (the built-in benchmark's out-of-context test set, else the first
+    evaluation set, e.g. Mimetics for Kinetics); the mean linear probe over the downstream
+    datasets."""
+    goal = [Column("DS in context", keys.DS_IN_CONTEXT)]
+    if "out_of_context" in layout.tests:
+        goal.append(Column("acc out of context", keys.ACC_OUT_OF_CONTEXT))
+    elif layout.evaluation:
+        goal.append(Column(f"acc {layout.evaluation[0]}", keys.acc(layout.evaluation[0])))
+    return (*goal, MEAN_PROBE_COLUMN) if layout.downstream else tuple(goal)
+
+
+def goal_rows(models: list[str], compare: Compare, goal: tuple[Column, ...]) -> tuple[list[str], list[str]]:
     """The goal table (one row per DRL model and reference) and the models that meet the goal."""
-    lines = ["| DRL model | vs | " + " | ".join(c.title for c in GOAL) + " | beats by > 2 std on all |",
-             "|" + "---|" * (len(GOAL) + 3)]
+    lines = ["| DRL model | vs | " + " | ".join(c.title for c in goal) + " | beats by > 2 std on all |",
+             "|" + "---|" * (len(goal) + 3)]
     winners = []
     for model in filter(is_drl, models):
         beats_all = True
         for ref in references(model, models):
             cells, ok = [], True
-            for col in GOAL:
+            for col in goal:
                 gain, sigmas = compare(model, ref, col.metric)
                 ok &= sigmas > 2
                 cells.append(f"{gain:+.3f} ({sigmas:+.1f} std)" if sigmas == sigmas else f"{gain:+.3f} (1 seed)")
@@ -113,13 +126,14 @@ def goal_rows(models: list[str], compare: Compare) -> tuple[list[str], list[str]
     return lines, winners
 
 
-def verdict(winners: list[str], seeds: int) -> str:
+def verdict(winners: list[str], seeds: int, goal: tuple[Column, ...]) -> str:
     if seeds < 2:
         return "One seed: no spread over seeds, so the goal cannot be assessed."
     if winners:
         return f"Goal met by: {', '.join(model_label(m) for m in winners)}."
+    measures = "all three measures" if len(goal) == 3 else f"every measure ({', '.join(c.title for c in goal)})"
     return ("Goal not met: no DRL model beats both the baseline and the continued baseline by more than 2 std "
-            "on all three measures.")
+            f"on {measures}.")
 
 
 def provenance(groups: dict[float, list[dict]]) -> list[str]:
@@ -148,19 +162,25 @@ def provenance(groups: dict[float, list[dict]]) -> list[str]:
 def split_columns(cols: list[Column]) -> tuple[list[Column], list[Column]]:
     """The source-set columns (accuracy, DS, probes) and the transfer columns."""
     source = [c for c in cols if c.metric.startswith((keys.EVAL_PREFIX, keys.DS_PREFIX, keys.PROBE_PREFIX))]
-    return source, [c for c in cols if c not in source] + [Column("mean linear probe", MEAN_PROBE)]
+    return source, [c for c in cols if c not in source] + [MEAN_PROBE_COLUMN]
 
 
 def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, dict[str, Stat]]]:
     """One bias: the seed-averaged tables and the goal check."""
-    cols = [Column(c.title, c.metric) for c in columns(layout_of(group))]
+    layout = layout_of(group)
+    cols = [Column(c.title, c.metric) for c in columns(layout)]
     source, transfer = split_columns(cols)
+    if not layout.downstream:  # no linear probes to average
+        transfer = [c for c in transfer if c != MEAN_PROBE_COLUMN]
     seeds = ", ".join(str(s["seed"]) for s in sorted(group, key=lambda s: s["seed"]))
-    raw = aggregate(group, cols + [GOAL[-1]])  # transfer's columns end with the mean linear probe
+    raw = aggregate(group, cols + list(transfer[-1:]))  # transfer's columns end with the mean linear probe
     agg = {m: {k: Stat(*v) for k, v in metrics.items()} for m, metrics in raw.items()}
-    goal, winners = goal_rows(list(agg), unpaired(agg))
-    goal_paired, winners_paired = goal_rows(list(agg), paired(group))
-    lines = [f"## Benchmark bias {bias:g}: mean ± std over seeds {seeds}", "",
+    measures = goal_columns(layout)
+    goal, winners = goal_rows(list(agg), unpaired(agg), measures)
+    goal_paired, winners_paired = goal_rows(list(agg), paired(group), measures)
+    heading = (f"Benchmark bias {bias:g}" if group[0].get("source", SYNTHETIC) == SYNTHETIC
+               else f"{group[0]['source']}")
+    lines = [f"## {heading}: mean ± std over seeds {seeds}", "",
              "### Source test sets (accuracy, dynamic score, agreement, frozen/shuffled-frame probes)", "",
              markdown(raw, source), "",
              "### Transfer (fine-tune and linear-probe accuracy per downstream dataset)", "",
@@ -168,10 +188,10 @@ def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, d
              "### Goal check", "",
              "Gain of each DRL model over each reference (difference of the means), and that gain in units "
              "of the larger of the two standard deviations over seeds.", "", *goal, "",
-             verdict(winners, len(group)), "",
+             verdict(winners, len(group), measures), "",
              "Paired by seed (each DRL model and the control continue their own seed's baseline): the mean "
              "over seeds of the within-seed difference, in units of the std of those differences.", "",
-             *goal_paired, "", verdict(winners_paired, len(group)) + " (paired)", "",
+             *goal_paired, "", verdict(winners_paired, len(group), measures) + " (paired)", "",
              "### Training terms", "",
              "Each model's loss terms and training accuracy at its first and last epoch (mean ± std over "
              "seeds; the DRL models and the control start from the baseline's last epoch).", "",
@@ -231,7 +251,8 @@ def training_terms(group: list[dict]) -> list[str]:
 
 
 def best_drl(agg: dict[str, dict[str, Stat]]) -> str:
-    """The DRL model with the highest mean out-of-context accuracy."""
+    """The DRL model with the highest mean out-of-context accuracy (the bias sweep is the
+    built-in benchmark's, which always has it)."""
     return max(filter(is_drl, agg), key=lambda m: agg[m][keys.ACC_OUT_OF_CONTEXT].mean)
 
 
@@ -241,7 +262,8 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
     from pipelines.report.plots import bias_sweep
 
     models = [names.BASELINE, best]
-    metrics = [GOAL[1], GOAL[0], Column("acc in context", keys.ACC_IN_CONTEXT)]
+    metrics = [Column("acc out of context", keys.ACC_OUT_OF_CONTEXT), Column("DS in context", keys.DS_IN_CONTEXT),
+               Column("acc in context", keys.ACC_IN_CONTEXT)]
     have = {b: aggs[b] for b in sorted(aggs) if all(m in aggs[b] for m in models)}
     lines = ["| bias | model | " + " | ".join(c.title for c in metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
     for bias, agg in have.items():
@@ -272,7 +294,9 @@ def render(stores: list[Path], out: Path, argv: list[str], notes: Path | None = 
     groups = newest_per_seed(studies)
     main_bias = max(groups, key=lambda b: (len(groups[b]), b))
     figures = out.parent / "results"
-    lines = ["# The controlled study: DRL on the built-in benchmark", "",
+    sources = sorted({s.get("source", SYNTHETIC) for s in studies})
+    on = "the built-in benchmark" if sources == [SYNTHETIC] else ", ".join(sources)
+    lines = [f"# The controlled study: DRL on {on}", "",
              f"Generated by `{shlex.join(['python', '-m', 'pipelines.report.results', *argv])}` from the MLflow "
              "store(s): the tables, the figures and the run details are never typed by hand (any notes at the end "
              "are, and are appended as they are). Rerunning that command on the same store writes this file "

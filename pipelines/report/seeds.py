@@ -18,6 +18,7 @@ from pathlib import Path
 
 from drl_core.metrics import keys
 from pipelines import names, run_tags
+from pipelines.config.schema import SYNTHETIC
 from pipelines.mlflow_store import open_store, sqlite_path, tracking_uri
 from pipelines.report.cli import emit
 from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_label, model_order
@@ -84,7 +85,7 @@ def study_row(run, store: Path, spent: dict, models: dict, trained: dict[str, st
             "wall_s": (run.info.end_time - run.info.start_time) / 1000, "spent": spent[(bias, variant, seed)],
             "command": run.data.tags.get(run_tags.COMMAND, ""), "machine": run.data.tags.get(run_tags.MACHINE, ""),
             "software": run.data.tags.get(run_tags.SOFTWARE, ""), "kernels": sorted(computed),
-            "models": models, "trained": trained}
+            "source": run.data.params.get("data.source.reader", SYNTHETIC), "models": models, "trained": trained}
 
 
 def study_id(run) -> tuple[float, str, int]:
@@ -169,10 +170,13 @@ def layout_of(studies: list[dict]) -> TableLayout:
     prefix = keys.acc("")
     tests = tuple(sorted({k[len(prefix):] for k in metrics if k.startswith(prefix)
                           and keys.ds(k[len(prefix):]) in metrics}))
+    # evaluation sets (e.g. Mimetics): accuracy over all the model's classes and over their own, no DS
+    evaluation = tuple(sorted({k[len(prefix):] for k in metrics if k.startswith(prefix)
+                               and keys.acc(f"{k[len(prefix):]}_subset") in metrics}))
     downstream = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith(keys.LINEAR_PROBE_PREFIX)}))
     fewshot = tuple(sorted({k.split("/")[1] for k in metrics if k.startswith(keys.FEWSHOT_PREFIX)}))
     settings = tuple(sorted({k.split("/")[2] for k in metrics if k.startswith(keys.FEWSHOT_PREFIX)}))
-    return TableLayout(tests, downstream, fewshot, settings)
+    return TableLayout(tests, downstream, fewshot, settings, evaluation)
 
 
 def markdown(agg: dict[str, dict[str, tuple[float, float, int]]], cols: list[Column]) -> str:

@@ -77,3 +77,10 @@ def test_the_study_runs_on_native_layouts_of_real_datasets(ray_local, tmp_path, 
     for row in rows:  # every cell a number in [0, 1] (accuracies) or a small KL; none missing
         cells = row.strip("|").split("|")[1:]
         assert len(cells) == header.count("|") - 2 and all(re.match(r"^ \d+\.\d{3}( ± \d\.\d{3})? $", c) for c in cells)
+    from pipelines.report.results import main as results
+
+    page = tmp_path / "RESULTS.md"  # the seed-averaged page: its goal takes Mimetics as out of context
+    assert results(["--store", str(out), "--out", str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("# The controlled study: DRL on kinetics400") and "## kinetics400: mean ± std" in text
+    assert "| DRL model | vs | DS in context | acc mimetics | mean linear probe |" in text

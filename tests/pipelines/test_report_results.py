@@ -123,3 +123,28 @@ def test_one_seed_meets_no_goal(tmp_path):
     assert main(["--store", str(tmp_path), "--out", str(out)]) == 0
     text = out.read_text()
     assert "+0.100 (1 seed)" in text and "the goal cannot be assessed" in text
+
+
+def test_the_goal_measures_what_the_studies_measured():
+    from drl_core.metrics import keys
+    from pipelines.report.results import goal_columns, verdict
+    from pipelines.report.table import TableLayout
+
+    benchmark = goal_columns(TableLayout(("in_context", "out_of_context"), downstream=("paths",)))
+    assert [c.metric for c in benchmark] == [keys.DS_IN_CONTEXT, keys.ACC_OUT_OF_CONTEXT, "transfer/mean_linear_probe_acc1"]
+    kinetics = goal_columns(TableLayout(("in_context",), downstream=("ucf101",), evaluation=("mimetics",)))
+    assert [c.title for c in kinetics] == ["DS in context", "acc mimetics", "mean linear probe"]
+    alone = goal_columns(TableLayout(("in_context",)))  # no out-of-context set, no downstream dataset
+    assert [c.metric for c in alone] == [keys.DS_IN_CONTEXT]
+    assert verdict([], 3, benchmark).endswith("on all three measures.")  # the wording of docs/RESULTS.md
+    assert verdict([], 3, alone).endswith("on every measure (DS in context).")
+
+
+def test_evaluation_sets_are_columns_of_their_own():
+    from drl_core.metrics import keys
+    from pipelines.report.seeds import layout_of
+
+    models = {"baseline": {keys.acc("in_context"): 0.5, keys.ds("in_context"): 0.1, keys.acc("mimetics"): 0.2,
+                           keys.acc("mimetics_subset"): 0.4}}
+    layout = layout_of([{"models": models}])
+    assert layout.tests == ("in_context",) and layout.evaluation == ("mimetics",)
