@@ -11,14 +11,17 @@ from pipelines.report.table import model_label
 SAME = 0.01  # differences below this are called "about the same"
 
 
-def measures(tests: tuple[str, ...], downstream: tuple[str, ...]) -> list[tuple[str, str, str]]:
+def measures(tests: tuple[str, ...], downstream: tuple[str, ...],
+             evaluation: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
     """(label, metric key, unit) of what the verdict compares: DS and accuracy on the last source
-    test (out of context where there is one), in-context accuracy, and mean transfer."""
+    test (out of context where there is one), in-context accuracy, accuracy on each evaluation
+    set (e.g. Mimetics, out of context for Kinetics), and mean transfer."""
     last = tests[-1]
     out = [(f"DS {last.replace('_', ' ')}", keys.ds(last), "nats"),
            (f"accuracy {last.replace('_', ' ')}", keys.acc(last), "")]
     if last != tests[0]:
         out.append((f"accuracy {tests[0].replace('_', ' ')}", keys.acc(tests[0]), ""))
+    out += [(f"accuracy on {e}", keys.acc(e), "") for e in evaluation]
     if downstream:
         out += [("mean linear probe", "mean_linear_probe", ""), ("mean fine-tune", "mean_finetune", "")]
     return out
@@ -57,7 +60,7 @@ def regime(row: dict[str, float], tests: tuple[str, ...], chance: float | None) 
 
 
 def verdict(rows: dict[str, dict[str, float]], tests: tuple[str, ...], downstream: tuple[str, ...],
-            chance: float | None = None) -> str:
+            chance: float | None = None, evaluation: tuple[str, ...] = ()) -> str:
     """Markdown: each DRL model against the control (the baseline trained on for the same epochs
     with cross-entropy alone), or against the baseline when the study has no control."""
     reference = CONTROL if CONTROL in rows else BASELINE
@@ -75,7 +78,7 @@ def verdict(rows: dict[str, dict[str, float]], tests: tuple[str, ...], downstrea
     lines.append("")
     for model in drl:
         row = with_means(rows[model], downstream)
-        parts = [change(label, unit, row[key], ref[key]) for label, key, unit in measures(tests, downstream)
+        parts = [change(label, unit, row[key], ref[key]) for label, key, unit in measures(tests, downstream, evaluation)
                  if key in row and key in ref]
         lines.append(f"- **{model_label(model)}**: " + "; ".join(parts) + ".")
     lines += ["", "This is one seed: differences of a few points can be noise. The controlled study "

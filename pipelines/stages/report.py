@@ -71,7 +71,7 @@ def chance(results: dict[str, dict]) -> float | None:
 def render(ctx: StageContext, rows: dict[str, dict[str, float]], figs: list[str], chance_level: float | None) -> str:
     cfg: ReportStage = ctx.config
     test = cfg.tests[-1].replace("_", " ")
-    lines = ["# Study report", "", verdict(rows, cfg.tests, cfg.downstream, chance_level), "## Table", "",
+    lines = ["# Study report", "", verdict(rows, cfg.tests, cfg.downstream, chance_level, cfg.evaluation), "## Table", "",
              f"Output folder: `{ctx.output_dir}`. Accuracies are top-1 over {', '.join(cfg.tests)} test videos "
              "(logits averaged over each video's test clips, centre crops). DS is the mean KL (nats) between the "
              "model and a spatial model distilled from it; agreement is their top-1 agreement; the freeze and "

@@ -68,6 +68,7 @@ def test_the_study_runs_on_native_layouts_of_real_datasets(ray_local, tmp_path, 
     summary = json.loads(summary.read_text())
     assert summary["by_status"] == {"ok": 15, "label_mismatch": 1}  # the fixture's bad row, kept in the manifest
     report = (out / "report" / "report.md").read_text()
+    assert "accuracy on mimetics" in next(line for line in report.splitlines() if line.startswith("- **Alg. 3"))
     header = next(line for line in report.splitlines() if line.startswith("| model |"))
     for column in ("acc mimetics", "acc mimetics (own classes)", "fine-tune ucf101", "linear probe hmdb51",
                    "fine-tune diving48", "2way1shot ucf101_fewshot"):

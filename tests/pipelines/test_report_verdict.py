@@ -36,6 +36,13 @@ def test_the_verdict_flags_a_baseline_outside_the_regime_and_uses_the_baseline_w
     assert "DS out of context about the same" in text
 
 
+def test_the_verdict_counts_each_evaluation_set_on_a_real_source():
+    base = {"eval/acc1_in_context": 0.6, "ds/kl_in_context": 0.3, "eval/acc1_mimetics": 0.10}
+    rows = {"baseline": base, "static_inputs": {**base, "eval/acc1_mimetics": 0.15}}
+    text = verdict(rows, ("in_context",), (), evaluation=("mimetics",))
+    assert "accuracy on mimetics up 0.050 (0.100 → 0.150)" in text and "DS in context about the same" in text
+
+
 def test_second_phases_continue_from_the_baselines_last_epoch(tmp_path: Path):
     hist = lambda n: [{"epoch": e, "train/loss": 1.0 / (e + 1), "train/acc1": 0.1 * e} for e in range(n)]  # noqa: E731
     results = {"pretrain/baseline": {"history": hist(4)}, "pretrain/continued": {"history": hist(2)},
