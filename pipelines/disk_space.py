@@ -26,13 +26,17 @@ def threshold() -> float:
     return float(os.environ.get("RAY_local_fs_capacity_threshold", "0.95"))
 
 
-def used_fraction(path: str | Path) -> float:
-    """The fraction of ``path``'s disk not available (to this user), as Ray counts it; for a
-    path not made yet, that of its nearest existing folder."""
+def existing(path: str | Path) -> Path:
+    """``path``, or for a path not made yet its nearest existing folder (whose disk it will be on)."""
     path = Path(path).resolve()
     while not path.exists():
         path = path.parent
-    usage = shutil.disk_usage(path)
+    return path
+
+
+def used_fraction(path: str | Path) -> float:
+    """The fraction of ``path``'s disk not available (to this user), as Ray counts it."""
+    usage = shutil.disk_usage(existing(path))
     return 1.0 - usage.free / usage.total
 
 

@@ -80,18 +80,24 @@ def interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def require_disks(out: Path) -> None:
+    """Raise :class:`pipelines.disk_space.DiskFull` unless the output folder's disk and Ray's
+    are below Ray's threshold; print a warning for each that is near it."""
+    from pipelines.disk_space import check_disks, ray_temp_dir
+
+    for line in check_disks({"output folder": out, "Ray's temp folder": ray_temp_dir()}):
+        print(line, file=sys.stderr)
+
+
 def disks_usable(out: Path) -> bool:
-    """Whether the output folder's disk and Ray's are below Ray's threshold; a one-line error
-    if not, a warning for each that is near it (:mod:`pipelines.disk_space`)."""
-    from pipelines.disk_space import DiskFull, check_disks, ray_temp_dir
+    """:func:`require_disks` as a one-line error: whether the study may start."""
+    from pipelines.disk_space import DiskFull
 
     try:
-        warnings = check_disks({"output folder": out, "Ray's temp folder": ray_temp_dir()})
+        require_disks(out)
     except DiskFull as err:
         print(err, file=sys.stderr)
         return False
-    for line in warnings:
-        print(line, file=sys.stderr)
     return True
 
 

@@ -171,15 +171,12 @@ def disk_plan(rows: list[StagePlan], out: Path) -> str:
     and the room its disk has before Ray's threshold (:mod:`pipelines.disk_space`)."""
     import shutil
 
-    from pipelines.disk_space import threshold, used_fraction
+    from pipelines.disk_space import existing, threshold, used_fraction
 
     write = sum(r.shard_gib for r in rows if r.stage.startswith("decode/"))
     there = folder_bytes(out / "shards") / GIB
-    probe = out
-    while not probe.exists():
-        probe = probe.parent
-    usage = shutil.disk_usage(probe)
-    room = max(0.0, threshold() - used_fraction(probe)) * usage.total / GIB
+    usage = shutil.disk_usage(existing(out))
+    room = max(0.0, threshold() - used_fraction(out)) * usage.total / GIB
     verdict = ("room enough" if write - there <= room else
                "not enough: the study would stop for lack of space (an --output-dir on a larger disk, or free some)")
     return (f"disk: the decode stages write about {write:.1f} GiB of shards under {out / 'shards'} "

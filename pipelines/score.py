@@ -29,7 +29,7 @@ from drl_core.names import MODEL_NAMES
 from pipelines.config.loader import ConfigError, load_config
 from pipelines.config.schema import StudyConfig
 from pipelines.data.inference_stream import InferenceStream
-from pipelines.disk_space import DiskFull, check_disks, ray_temp_dir
+from pipelines.disk_space import DiskFull
 from pipelines.driver import parse_sets
 
 IMAGENET_CLASSES = tuple(f"imagenet_{i:04d}" for i in range(1000))
@@ -116,7 +116,7 @@ def probes(teacher: Teacher, split_dir: Path, classes: tuple[str, ...], videos: 
 def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
     """Distil and score (the dynamic-score stage's Ray Train job), then probe; the result as JSON."""
     from pipelines.data.shards import open_split
-    from pipelines.driver import init_ray
+    from pipelines.driver import init_ray, require_disks
     from pipelines.study_graph import job_resources
     from pipelines.train.job import TrainJob
     from pipelines.train.launcher import run_train_job
@@ -144,7 +144,7 @@ def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
     print(f"[score] {teacher.what}: distilling {ds.spatial.name} on {train_dir} for {ds.optim.epochs} epoch(s)",
           file=sys.stderr, flush=True)
     init_ray()
-    check_disks({"output folder": out, "Ray's temp folder": ray_temp_dir()})
+    require_disks(out)
     result = run_train_job(job, out / "distill", cfg.resources)["eval"]["split"]
     probe = probes(teacher, split_dir, split.classes, len(split), clip, cfg.resources.inference_stream())
     return {"model": teacher.what, "split": str(split_dir), "videos": len(split),
@@ -156,7 +156,7 @@ def score(args: argparse.Namespace, cfg: StudyConfig) -> dict:
 def decode_dataset(args: argparse.Namespace, cfg: StudyConfig, root: Path, out: Path) -> Path:
     """Decode ``--split`` and ``--train-split`` of the dataset at ``root``; returns the shard folder."""
     from pipelines.decode.stage import DecodeInputs, read_records, run
-    from pipelines.driver import init_ray
+    from pipelines.driver import init_ray, require_disks
 
     shards = out / "shards"
     for split in dict.fromkeys((args.train_split, args.split)):
@@ -164,7 +164,7 @@ def decode_dataset(args: argparse.Namespace, cfg: StudyConfig, root: Path, out: 
                               reader=args.dataset)
         records = read_records(inputs)
         init_ray()
-        check_disks({"output folder": out, "Ray's temp folder": ray_temp_dir()})
+        require_disks(out)
         res = run(cfg.decode, inputs, records)
         if res.summary["decoded"] == 0:
             raise ValueError(f"{root}: no video of split {split!r} could be decoded; reasons in {res.manifest}")
