@@ -32,6 +32,8 @@ from pipelines.report.table import VARIANT, Column, TableLayout, columns, model_
 MEAN_PROBE = "transfer/mean_linear_probe_acc1"
 BASELINES = (names.BASELINE, names.CONTINUED)
 MEAN_PROBE_COLUMN = Column("mean linear probe", MEAN_PROBE)
+DS_COLUMN = Column("DS in context", keys.DS_IN_CONTEXT)
+OUT_OF_CONTEXT_COLUMN = Column("acc out of context", keys.ACC_OUT_OF_CONTEXT)
 FIGURES = ("tsne.png", "ds_per_class.png")
 Compare = Callable[[str, str, str], tuple[float, float]]  # (model, reference, metric) → (gain, gain in stds)
 
@@ -97,9 +99,9 @@ def goal_columns(layout: TableLayout) -> tuple[Column, ...]:
     out-of-context accuracy (the built-in benchmark's out-of-context test set, else the first
     evaluation set, e.g. Mimetics for Kinetics); the mean linear probe over the downstream
     datasets."""
-    goal = [Column("DS in context", keys.DS_IN_CONTEXT)]
+    goal = [DS_COLUMN]
     if "out_of_context" in layout.tests:
-        goal.append(Column("acc out of context", keys.ACC_OUT_OF_CONTEXT))
+        goal.append(OUT_OF_CONTEXT_COLUMN)
     elif layout.evaluation:
         goal.append(Column(f"acc {layout.evaluation[0]}", keys.acc(layout.evaluation[0])))
     return (*goal, MEAN_PROBE_COLUMN) if layout.downstream else tuple(goal)
@@ -159,21 +161,20 @@ def provenance(groups: dict[float, list[dict]]) -> list[str]:
                     "Training stages computed on: " + " | ".join(computed) + "."]
 
 
-def split_columns(cols: list[Column]) -> tuple[list[Column], list[Column]]:
-    """The source-set columns (accuracy, DS, probes) and the transfer columns."""
+def split_columns(cols: list[Column], downstream: bool) -> tuple[list[Column], list[Column]]:
+    """The source-set columns (accuracy, DS, probes) and the transfer columns, ending with the
+    mean linear probe where there are ``downstream`` datasets to average."""
     source = [c for c in cols if c.metric.startswith((keys.EVAL_PREFIX, keys.DS_PREFIX, keys.PROBE_PREFIX))]
-    return source, [c for c in cols if c not in source] + [MEAN_PROBE_COLUMN]
+    return source, [c for c in cols if c not in source] + ([MEAN_PROBE_COLUMN] if downstream else [])
 
 
 def bias_section(bias: float, group: list[dict]) -> tuple[list[str], dict[str, dict[str, Stat]]]:
     """One bias: the seed-averaged tables and the goal check."""
     layout = layout_of(group)
     cols = [Column(c.title, c.metric) for c in columns(layout)]
-    source, transfer = split_columns(cols)
-    if not layout.downstream:  # no linear probes to average
-        transfer = [c for c in transfer if c != MEAN_PROBE_COLUMN]
+    source, transfer = split_columns(cols, bool(layout.downstream))
     seeds = ", ".join(str(s["seed"]) for s in sorted(group, key=lambda s: s["seed"]))
-    raw = aggregate(group, cols + list(transfer[-1:]))  # transfer's columns end with the mean linear probe
+    raw = aggregate(group, source + transfer)
     agg = {m: {k: Stat(*v) for k, v in metrics.items()} for m, metrics in raw.items()}
     measures = goal_columns(layout)
     goal, winners = goal_rows(list(agg), unpaired(agg), measures)
@@ -262,8 +263,7 @@ def sweep(aggs: dict[float, dict[str, dict[str, Stat]]], best: str, figure: Path
     from pipelines.report.plots import bias_sweep
 
     models = [names.BASELINE, best]
-    metrics = [Column("acc out of context", keys.ACC_OUT_OF_CONTEXT), Column("DS in context", keys.DS_IN_CONTEXT),
-               Column("acc in context", keys.ACC_IN_CONTEXT)]
+    metrics = [OUT_OF_CONTEXT_COLUMN, DS_COLUMN, Column("acc in context", keys.ACC_IN_CONTEXT)]
     have = {b: aggs[b] for b in sorted(aggs) if all(m in aggs[b] for m in models)}
     lines = ["| bias | model | " + " | ".join(c.title for c in metrics) + " |", "|" + "---|" * (len(metrics) + 2)]
     for bias, agg in have.items():
