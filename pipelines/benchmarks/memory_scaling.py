@@ -26,7 +26,7 @@ from pipelines.config.resources import ResourcesConfig
 CLIP = ClipConfig(crop_size=32, test_clips=2)
 MODEL = ModelConfig(name="r3d10", width=4)
 EVAL = """
-import json, resource, sys, torch
+import json, sys, torch
 from drl_core.config import ClipConfig
 from drl_core.models import build_model
 from drl_core.config import ModelConfig
@@ -35,7 +35,8 @@ from pipelines.evaluation import predictions
 clip = ClipConfig(**json.loads(sys.argv[2]))
 pred, classes = predictions(build_model(ModelConfig(**json.loads(sys.argv[3])), 4), sys.argv[1], clip, InferenceStream(4),
                             torch.device("cpu"))
-print(json.dumps({"videos": len(pred.labels), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+from pipelines.memory import peak_rss_mb
+print(json.dumps({"videos": len(pred.labels), "peak_mb": peak_rss_mb()}))
 """
 
 

@@ -19,8 +19,8 @@ def write_rows(folder: Path, videos: int, frames: int, size: int, clip_frames: i
     """A decoded split of ``videos`` rows of ``frames`` frames of size×``width`` (default square;
     ``clip_frames`` per 1-s clip) in files of ``per_file`` videos, as the decode stage lays it out.
 
-    Rows are made in ``threads`` threads (default: one per CPU; numpy and the JPEG encoder let go
-    of the GIL); every video's gradient is drawn first, in order, so the files do not depend on it.
+    Rows are made in ``threads`` threads (default 0: one per CPU; numpy and the JPEG encoder let
+    go of the GIL); every video's gradient is drawn first, in order, so the files do not depend on it.
     """
     gradients = np.random.default_rng(seed).uniform(0.2, 1.5, (videos, 3))
     names = [f"class {c}" for c in range(classes)]

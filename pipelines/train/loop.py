@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import resource
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from drl_core.metrics import keys
 from drl_core.models import build_model
 from pipelines import run_tags
 from pipelines.evaluation import evaluate_job
+from pipelines.memory import peak_rss_mb
 from pipelines.data.clips import train_loader
 from pipelines.data.ray_ingest import DATASET
 from pipelines.data.shards import open_split
@@ -163,7 +163,7 @@ def train_loop(config: dict[str, Any]) -> None:
     progress = Progress(job.label, job.optim.epochs, config.get("steps_per_epoch", 0), rank)
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
-        metrics[keys.PEAK_RSS_MB] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        metrics[keys.PEAK_RSS_MB] = peak_rss_mb()
         history.append({"epoch": epoch, **mean_over_workers(metrics), keys.RESUMPTIONS: resumptions})
         progress.epoch_done(epoch, history[-1])
         if job.epoch_probe is not None and rank == 0:  # a Tune trial's per-epoch objective
