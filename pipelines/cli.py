@@ -1,8 +1,8 @@
 """The drl command: one entry point for the study's tools.
 
-``drl study``, ``drl tune``, ``drl decode``, ``drl score``, ``drl report`` and ``drl calibrate``;
-each takes ``--help``. The subcommand's own arguments follow it, as its module takes them
-(``drl study --smoke`` is ``python pipelines/full_study.py --smoke``).
+``drl study``, ``drl tune``, ``drl decode``, ``drl score``, ``drl report``, ``drl calibrate`` and
+``drl diff``; each takes ``--help``. The subcommand's own arguments follow it, as its module
+takes them (``drl study --smoke`` is ``python pipelines/full_study.py --smoke``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("pipelines.score", "the dynamic score of one model on a decoded split"),
     "report": ("pipelines.report.results", "the seed-averaged results page of one or more study folders"),
     "calibrate": ("pipelines.calibrate", "check the built-in benchmark's bias and the default study's regime"),
+    "diff": ("pipelines.report.bit_diff", "whether two study output folders hold the same results, to the bit"),
 }
 
 

@@ -11,11 +11,13 @@ DYNAMIC_SCORE = "ds/kl"
 AGREEMENT = "ds/agreement"
 FREEZE_KL = "probe/freeze_kl"
 SHUFFLE_KL = "probe/shuffle_kl"
-EPOCH_SECONDS = "time/epoch_s"
-EPOCH_CLIPS = "time/epoch_clips"
-DATA_WAIT_SECONDS = "time/data_wait_s"  # of an epoch's seconds, those its steps waited for batches
-FIRST_BATCH_SECONDS = "time/first_batch_s"  # of those, the wait for the epoch's first batch
-PEAK_RSS_MB = "memory/worker_peak_rss_mb"
+TIME_PREFIX = "time/"  # how long a run took, and what it got through: the run's, not the result's
+MEMORY_PREFIX = "memory/"
+EPOCH_SECONDS = f"{TIME_PREFIX}epoch_s"
+EPOCH_CLIPS = f"{TIME_PREFIX}epoch_clips"
+DATA_WAIT_SECONDS = f"{TIME_PREFIX}data_wait_s"  # of an epoch's seconds, those its steps waited for batches
+FIRST_BATCH_SECONDS = f"{TIME_PREFIX}first_batch_s"  # of those, the wait for the epoch's first batch
+PEAK_RSS_MB = f"{MEMORY_PREFIX}worker_peak_rss_mb"
 
 # Per test set (``in_context``, ``out_of_context``, ``test``, a mapped set …): one model's outcome.
 EVAL_PREFIX = "eval/"

@@ -19,7 +19,7 @@ def drl(*args: str) -> subprocess.CompletedProcess:
 def test_drl_help_lists_every_subcommand():
     out = drl("--help")
     assert out.returncode == 0
-    for name in ("study", "tune", "decode", "score", "report", "calibrate"):
+    for name in ("study", "tune", "decode", "score", "report", "calibrate", "diff"):
         assert name in COMMANDS and f"    {name}" in out.stdout
     assert drl().returncode == 2 and "COMMAND" in drl().stderr
 

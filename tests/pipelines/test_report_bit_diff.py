@@ -1,0 +1,104 @@
+"""``pipelines.report.bit_diff``: two output folders compared stage by stage, to the bit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from drl_core.config import ModelConfig
+from drl_core.models import build_model
+from pipelines.report import bit_diff
+from pipelines.train.model_file import save_model
+
+
+def make_stage(out: Path, name: str, key: str, history: list[dict], seed: int = 0) -> Path:
+    """A finished training stage as the runner leaves it: result.json, history.json and model.pt."""
+    folder = out / "stages" / name / key
+    folder.mkdir(parents=True)
+    torch.manual_seed(seed)
+    cfg = ModelConfig(name="r3d18", width=4)
+    save_model(folder / "model.pt", build_model(cfg, 3), cfg, ("a", "b", "c"))
+    (folder / "history.json").write_text(json.dumps(history))
+    result = {"key": key, "outputs": {"model": str(folder / "model.pt"), "history": history, "cached": False},
+              "seconds": 12.5}
+    (folder / "result.json").write_text(json.dumps(result))
+    return folder
+
+
+HISTORY = [{"epoch": 0, "train/loss": 1.25, "train/acc1": 0.5, "time/epoch_s": 3.0, "memory/worker_peak_rss_mb": 600.0}]
+
+
+def study(tmp_path: Path, name: str) -> Path:
+    out = tmp_path / name
+    make_stage(out, "pretrain/baseline", "k1", HISTORY)
+    make_stage(out, "evaluate/baseline", "k2", [], seed=1)
+    return out
+
+
+def test_the_run_s_own_figures_are_left_out_also_under_a_model_s_name():
+    assert bit_diff.is_run_only(("result.json", "seconds"))
+    assert bit_diff.is_run_only(("history.json", "[0]", "time/epoch_s"))
+    assert bit_diff.is_run_only(("result.json", "outputs", "metrics", "baseline/memory/worker_peak_rss_mb"))
+    assert not bit_diff.is_run_only(("result.json", "outputs", "metrics", "baseline/eval/acc1_in_context"))
+    assert not bit_diff.is_run_only(("result.json", "outputs", "metrics", "baseline/eval/time_acc1"))
+
+
+def test_identical_folders_compare_equal_and_count_what_they_compared(tmp_path, capsys):
+    a = study(tmp_path, "a")
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    assert bit_diff.main([str(a), str(b)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    tensors = len(build_model(ModelConfig(name="r3d18", width=4), 3).state_dict())
+    # per stage: epoch, loss and acc1 in history.json and again in result.json; no time, memory or seconds
+    assert last == f"2 stages in both, 6 numbers and {2 * tensors} tensors compared: 0 differ"
+
+
+def test_a_changed_weight_or_number_is_named_while_times_and_cache_hits_are_not(tmp_path, capsys):
+    a = study(tmp_path, "a")
+    b = tmp_path / "b"
+    make_stage(b, "pretrain/baseline", "other-key", [{**HISTORY[0], "train/loss": 1.2500001, "time/epoch_s": 9.0}])
+    make_stage(b, "evaluate/baseline", "k2", [], seed=1)
+    payload = torch.load(b / "stages/evaluate/baseline/k2/model.pt", weights_only=True)
+    first = next(iter(payload["model"]))
+    payload["model"][first].view(-1)[0] += 1e-7
+    torch.save(payload, b / "stages/evaluate/baseline/k2/model.pt")
+    result = json.loads((b / "stages/pretrain/baseline/other-key/result.json").read_text())
+    result["outputs"]["cached"], result["seconds"] = True, 0.1
+    (b / "stages/pretrain/baseline/other-key/result.json").write_text(json.dumps(result))
+
+    assert bit_diff.main([str(a), str(b)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert f"evaluate/baseline: tensor model.pt/model/{first}: values differ" in lines
+    assert "pretrain/baseline: number history.json/[0]/train/loss: 1.25 vs 1.2500001" in lines
+    assert "pretrain/baseline: number result.json/outputs/history/[0]/train/loss: 1.25 vs 1.2500001" in lines
+    assert lines[-1].endswith(": 3 differ")  # the stage key, the time, the seconds and the cache hit are not differences
+
+
+def test_stages_in_one_folder_only_and_names_with_several_keys_are_noted(tmp_path, capsys):
+    a = study(tmp_path, "a")
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    make_stage(b, "finetune/baseline/ucf101", "k3", HISTORY)
+    make_stage(a, "evaluate/baseline", "k0", [], seed=1)
+    assert bit_diff.main([str(a), str(b)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "stage finetune/baseline/ucf101 only in B" in lines
+    assert "stage evaluate/baseline has several keys in A; the newest was compared" in lines
+    assert lines[-1].endswith("0 differ (2 notes above)")
+
+
+def test_a_folder_that_is_not_a_study_or_a_broken_file_is_a_one_line_error(tmp_path, capsys):
+    a = study(tmp_path, "a")
+    assert bit_diff.main([str(a), str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: not a study output folder (no stages/ in it)"
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    broken = b / "stages/pretrain/baseline/k1/model.pt"
+    broken.write_bytes(broken.read_bytes()[:100])
+    assert bit_diff.main([str(a), str(b)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {broken}: not readable as weights (") and "\n" not in err
