@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ALGORITHMS:
         demand[name] = step_throughput(name, device)
         print(f"model: {name:18s} {demand[name]:8.0f} clips/s (R3D-18 16×112², batch 64, bf16, data on the device)")
+    torch.cuda.empty_cache()  # this process's cached blocks, free for the training stage's worker
     start_local_ray(os.cpu_count() or 2)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as work:
         split = write_rows(Path(work) / "supply", 256, 160, 128, 16, encoding="jpeg", width=171)
