@@ -21,7 +21,7 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -79,16 +79,21 @@ def tensors(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str,
 
 
 def same_number(a: float, b: float) -> bool:
-    return a == b or (math.isnan(a) and math.isnan(b))
+    """Equal with the same sign (0.0 is not -0.0), or both NaN."""
+    return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or (math.isnan(a) and math.isnan(b))
+
+
+INT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
 
 def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Same shape, dtype and bits (NaNs in the same places count as equal)."""
+    """Same shape, dtype and bits: floats are compared as the integers of their bytes, so -0.0 is
+    not 0.0 and a NaN equals only the same NaN."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    if torch.equal(a, b):
-        return True
-    return a.is_floating_point() and torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0))
+    if a.is_floating_point():
+        a, b = a.view(INT_OF_SIZE[a.element_size()]), b.view(INT_OF_SIZE[b.element_size()])
+    return torch.equal(a, b)
 
 
 @dataclass
@@ -101,7 +106,7 @@ class Tally:
     differences: list[str] = field(default_factory=list)
 
 
-def compare_maps(stage: str, what: str, a: dict, b: dict, same) -> tuple[int, list[str]]:
+def compare_maps(stage: str, what: str, a: dict, b: dict, same: Callable[[Any, Any], bool]) -> tuple[int, list[str]]:
     """Compare two ``path → value`` maps: how many values were compared, and the differences."""
     lines = [f"{stage}: {what} {'/'.join(p)} only in {'A' if p in a else 'B'}" for p in sorted(a.keys() ^ b.keys())]
     for p in sorted(a.keys() & b.keys()):

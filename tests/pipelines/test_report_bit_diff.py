@@ -46,6 +46,16 @@ def test_the_run_s_own_figures_are_left_out_also_under_a_model_s_name():
     assert not bit_diff.is_run_only(("result.json", "outputs", "metrics", "baseline/eval/time_acc1"))
 
 
+def test_equal_means_the_same_bits():
+    nan = float("nan")
+    assert bit_diff.same_tensor(torch.tensor([1.0, nan]), torch.tensor([1.0, nan]))
+    assert not bit_diff.same_tensor(torch.tensor([0.0]), torch.tensor([-0.0]))
+    assert not bit_diff.same_tensor(torch.tensor([1.0]), torch.tensor([1.0], dtype=torch.float64))
+    assert not bit_diff.same_tensor(torch.ones(2, 3), torch.ones(3, 2))
+    assert bit_diff.same_tensor(torch.ones(2, dtype=torch.bfloat16), torch.ones(2, dtype=torch.bfloat16))
+    assert bit_diff.same_number(nan, nan) and not bit_diff.same_number(0.0, -0.0)
+
+
 def test_identical_folders_compare_equal_and_count_what_they_compared(tmp_path, capsys):
     a = study(tmp_path, "a")
     b = tmp_path / "b"
