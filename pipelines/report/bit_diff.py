@@ -3,7 +3,7 @@
 ``python -m pipelines.report.bit_diff A B`` (``drl diff A B``) matches the stages of two output
 folders by name (``stages/<name>/<key>``: the key may differ between two versions of the code)
 and compares, stage by stage, every number of its ``result.json``, ``history.json`` and
-``eval.json`` and every tensor of its ``.pt`` files (the saved models, the DS students' outputs),
+``eval.json`` and every tensor of its ``.pt`` files (the trained models, DS students included),
 exactly. Wall times, memory peaks and cache hits are left out: they are the run's, not the
 result's. It prints each difference, then one line of totals, and exits 0 when nothing differs,
 1 when something does, 2 when a folder is not a study's.
