@@ -150,7 +150,7 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
                            weights + (("train", decode_name(src, src.train_split)),) + test_deps + extra, **TRAIN))
     for d in cfg.data.downstream:
         splits = (("train", decode_name(d, d.train_split)), ("test", decode_name(d, d.test_split)))
-        tune = TrainJob("classify", "train", cfg.pretrain.model, d.finetune or cfg.finetune.optim, cfg.pretrain.clip,
+        tune = TrainJob("classify", "train", cfg.pretrain.model, d.finetune or cfg.finetune.optim, cfg.finetune_clip,
                         AlgorithmConfig(name="supervised"), (("test", "test"),), init="model", reset_head=True,
                         seed=cfg.seed, **job_resources(res))
         specs.append(StageSpec(names.finetune_stage(model, d.name), "train", tune, weights + splits, **TRAIN))

@@ -3,7 +3,8 @@
 Every ``checkpoint`` a model block names must be a readable file: a missing one is a one-line
 ConfigError naming the key and the file. When any of them is a torchvision ImageNet ResNet
 (:mod:`drl_core.models.checkpoints`), the clips are normalised with ImageNet's mean and std, as
-those weights expect: the study's ``pretrain.clip`` is switched (and says so).
+those weights expect: the study's ``pretrain.clip`` (and ``finetune.clip``, if set) is switched
+(and says so).
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ def check_weights(cfg):
             imagenet.append(key)
     clip = cfg.pretrain.clip
     if imagenet and (tuple(clip.mean), tuple(clip.std)) != (IMAGENET_MEAN, IMAGENET_STD):
-        print(f"[config] ImageNet weights in {', '.join(imagenet)}: pretrain.clip.mean/std set to ImageNet's",
-              file=sys.stderr, flush=True)
-        cfg = with_values(cfg, {"pretrain.clip.mean": list(IMAGENET_MEAN), "pretrain.clip.std": list(IMAGENET_STD)})
+        blocks = ["pretrain.clip"] + (["finetune.clip"] if cfg.finetune.clip is not None else [])
+        print(f"[config] ImageNet weights in {', '.join(imagenet)}: {' and '.join(b + '.mean/std' for b in blocks)} "
+              f"set to ImageNet's", file=sys.stderr, flush=True)
+        stats = (("mean", IMAGENET_MEAN), ("std", IMAGENET_STD))
+        cfg = with_values(cfg, {f"{b}.{stat}": list(v) for b in blocks for stat, v in stats})
     return cfg

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict
@@ -100,6 +102,19 @@ def test_a_partial_yaml_block_and_a_dataset_finetune_merge(tmp_path):
     assert cfg.drl.optim.epochs == 3 and cfg.drl.optim.optimizer == "adamw" and cfg.drl.optim.lr == 1e-4
     ft = cfg.data.downstream[0].finetune
     assert ft.epochs == 7 and ft.lr == 0.01 and ft.freeze_bn and ft.batch_size == 8
+
+
+def test_a_partial_finetune_clip_starts_from_pretrain_clip_and_keeps_its_normalisation(tmp_path):
+    text = "pretrain:\n  clip: {crop_size: 32, jitter: 0.1}\nfinetune:\n  clip: {jitter: 0.4, hue: 0.3}\n"
+    cfg = load_config(StudyConfig, _write(tmp_path, text))
+    assert cfg.finetune_clip == dataclasses.replace(cfg.pretrain.clip, jitter=0.4, hue=0.3)
+    assert cfg.pretrain.clip.crop_size == 32 and cfg.pretrain.clip.jitter == 0.1
+    default = load_config(StudyConfig, None)
+    assert default.finetune.clip is None and default.finetune_clip == default.pretrain.clip
+    by_set = load_config(StudyConfig, None, {"finetune.clip.jitter": 0.4})  # --set starts from pretrain.clip too
+    assert by_set.finetune_clip == dataclasses.replace(by_set.pretrain.clip, jitter=0.4)
+    with pytest.raises(ConfigError, match=r"^finetune.clip.mean: must be pretrain.clip.mean"):
+        load_config(StudyConfig, _write(tmp_path, "finetune:\n  clip: {mean: [0.5, 0.5, 0.5]}\n"))
 
 
 def test_search_block_replaces_the_default_search(tmp_path):

@@ -33,6 +33,11 @@ def test_imagenet_weights_switch_the_normalisation_and_project_weights_do_not(tm
     cfg = check_weights(load_config(StudyConfig, None, {"algorithm.spatial.checkpoint": str(imagenet)}))
     assert (cfg.pretrain.clip.mean, cfg.pretrain.clip.std) == (IMAGENET_MEAN, IMAGENET_STD)
     assert "ImageNet weights in algorithm.spatial" in capsys.readouterr().err
+    assert cfg.finetune.clip is None and cfg.finetune_clip == cfg.pretrain.clip
+    tuned = check_weights(load_config(StudyConfig, None, {"algorithm.spatial.checkpoint": str(imagenet),
+                                                          "finetune.clip.jitter": 0.4}))
+    assert (tuned.finetune.clip.mean, tuned.finetune.clip.std, tuned.finetune.clip.jitter) == (IMAGENET_MEAN, IMAGENET_STD, 0.4)
+    assert "pretrain.clip.mean/std and finetune.clip.mean/std set to ImageNet's" in capsys.readouterr().err
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="pretrain.model.checkpoint: .*junk.pth is not a weights file"):
         check_weights(load_config(StudyConfig, None, {"pretrain.model.checkpoint": str(tmp_path / "junk.pth")}))

@@ -1,5 +1,6 @@
 """The study's DAG as the config describes it, and the shipped configs."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -167,9 +168,15 @@ def test_shipped_configs_load_and_follow_the_paper(path):
         assert cfg.pretrain.model.checkpoint.endswith(("resnet18-f37072fd.pth", "resnet50-0676ba61.pth"))
         assert (cfg.pretrain.optim.lr, cfg.pretrain.optim.batch_size) == (0.01, 32)  # the reference's TSM recipe
     assert cfg.pretrain.clip.mean == (0.485, 0.456, 0.406) and cfg.pretrain.clip.jitter == 0.2
+    # the reference jitters Kinetics at 0.2 and its downstream datasets at 0.4 (all four factors)
+    assert cfg.finetune_clip == dataclasses.replace(cfg.pretrain.clip, jitter=0.4, hue=0.4)
     for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
         assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
-    validate(build_study(cfg))
+    specs = build_study(cfg)
+    validate(specs)
+    for spec in specs:  # the fine-tuning stages train on the fine-tuning clips; nothing else does
+        if spec.kind == "train":
+            assert spec.config.clip == (cfg.finetune_clip if spec.name.startswith("finetune/") else cfg.pretrain.clip)
 
 
 def test_every_shipped_config_loads_and_is_named_for_what_it_runs():
@@ -189,6 +196,7 @@ def test_table_1_from_scratch_configs(dataset):
     assert (o.optimizer, o.epochs, o.lr, o.step_size, o.weight_decay, o.batch_size) == ("sgd", 100, 0.1, 30, 1e-3, 64)
     assert cfg.pretrain.model.checkpoint == "" and cfg.data.source.reader == dataset and not cfg.data.downstream
     assert cfg.drl.optim.epochs == 25 and cfg.drl.optim.freeze_bn
+    assert (cfg.pretrain.clip.jitter, cfg.pretrain.clip.hue) == (0.4, 0.4)  # the reference's config of the dataset
     validate(build_study(cfg))
 
 
