@@ -1,9 +1,12 @@
-"""Few-shot evaluation of frozen features: seeded N-way K-shot episodes, a nearest-centroid (or
-logistic-regression) classifier per episode, mean accuracy with a 95% confidence interval."""
+"""Few-shot evaluation of frozen features: seeded N-way K-shot episodes, a classifier per episode
+(nearest centroid, an L-BFGS logistic regression, or the reference's SGD-trained softmax layer),
+mean accuracy with a 95% confidence interval."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -11,7 +14,20 @@ import torch.nn.functional as F
 
 from drl_core.metrics.linear_probe import fit_linear_probe
 
-CLASSIFIERS = ("nearest_centroid", "logistic")
+CLASSIFIERS = ("nearest_centroid", "logistic", "closer_softmax")
+
+
+@dataclass(frozen=True)
+class CloserRecipe:
+    """The reference's ``CloserBaseline(method="softmax")`` (JerryYLi/video-drl ``models/fsl.py``):
+    SGD on the support set, every parameter weight-decayed."""
+
+    lr: float = 0.01
+    momentum: float = 0.9
+    dampening: float = 0.9
+    weight_decay: float = 1e-3
+    epochs: int = 100
+    batch_size: int = 4
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,42 @@ def logistic(support: torch.Tensor, support_labels: torch.Tensor, query: torch.T
     return fit_linear_probe(support, support_labels, ways, weight_decay=1e-2, max_iter=100).logits(query).argmax(1)
 
 
+def fit_closer_softmax(support: torch.Tensor, support_labels: torch.Tensor, ways: int, rng: np.random.Generator,
+                       recipe: CloserRecipe = CloserRecipe()) -> tuple[torch.Tensor, torch.Tensor]:
+    """A ``ways``-way linear layer trained on the raw support features as the reference trains it:
+    ``nn.Linear``'s initialisation, ``recipe.epochs`` epochs of shuffled batches, softmax
+    cross-entropy, SGD with momentum, dampening and weight decay (the gradient is written out; the
+    update is ``torch.optim.SGD``'s), in float64. ``rng`` draws the initialisation and the batches.
+
+    Args:
+        support: S×D features; support_labels: S in [0, ways).
+    Returns:
+        the weight D×ways and the bias (ways,).
+    """
+    x, onehot = support.double(), F.one_hot(support_labels, ways).double()
+    bound = 1 / math.sqrt(x.shape[1])  # nn.Linear's initialisation: U(±1/√D) for weight and bias
+    params = [torch.from_numpy(rng.uniform(-bound, bound, (x.shape[1], ways))),
+              torch.from_numpy(rng.uniform(-bound, bound, ways))]
+    momenta: list[torch.Tensor] = []
+    for _ in range(recipe.epochs):
+        order = torch.from_numpy(rng.permutation(len(x)))
+        for start in range(0, len(x), recipe.batch_size):
+            rows = order[start:start + recipe.batch_size]
+            residual = (torch.softmax(x[rows] @ params[0] + params[1], 1) - onehot[rows]) / len(rows)  # ∂CE/∂logits
+            grads = [g + recipe.weight_decay * p for g, p in zip((x[rows].T @ residual, residual.sum(0)), params)]
+            momenta = grads if not momenta else [recipe.momentum * m + (1 - recipe.dampening) * g
+                                                 for m, g in zip(momenta, grads)]
+            params = [p - recipe.lr * m for p, m in zip(params, momenta)]
+    return params[0], params[1]
+
+
+def closer_softmax(support: torch.Tensor, support_labels: torch.Tensor, query: torch.Tensor, ways: int,
+                   rng: np.random.Generator) -> torch.Tensor:
+    """Predicted class (Q,) of each query (Q×D) by :func:`fit_closer_softmax`'s layer."""
+    weight, bias = fit_closer_softmax(support, support_labels, ways, rng)
+    return (query.double() @ weight + bias).argmax(1)
+
+
 def evaluate_few_shot(features: torch.Tensor, labels: torch.Tensor, ways: int, shots: int, queries: int,
                       episodes: int, seed: int, classifier: str = "nearest_centroid",
                       pool: np.ndarray | None = None) -> FewShotResult:
@@ -98,11 +150,12 @@ def evaluate_few_shot(features: torch.Tensor, labels: torch.Tensor, ways: int, s
         raise ValueError(f"{ways}-way {shots}-shot with {queries} queries needs {ways} classes with at least "
                          f"{shots + queries} videos each; only {len(classes)} have that many")
     rng = np.random.default_rng(seed)
-    predict = nearest_centroid if classifier == "nearest_centroid" else logistic
     feats = features.float()
     accs = np.empty(episodes)
     for e in range(episodes):
-        ep = sample_episode(y, classes, ways, shots, queries, rng)
+        ep = sample_episode(y, classes, ways, shots, queries, rng)  # the same episodes for every classifier
+        predict = {"nearest_centroid": nearest_centroid, "logistic": logistic,
+                   "closer_softmax": partial(closer_softmax, rng=np.random.default_rng([seed, e]))}[classifier]
         pred = predict(feats[ep.support], torch.from_numpy(ep.support_labels), feats[ep.query], ways)
         accs[e] = float((pred.numpy() == ep.query_labels).mean())
     return FewShotResult(accs, tuple(int(c) for c in classes))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
+from drl_core.metrics.few_shot import CLASSIFIERS as FEWSHOT_CLASSIFIERS
 from drl_core.names import ALGORITHM_NAMES
 from pipelines.config.merge import MERGE_ONTO
 from pipelines.config.resources import ResourcesConfig
@@ -303,7 +304,9 @@ class FewShotConfig:
 
     Episodes draw from the classes held out from pretraining (names the source dataset lacks)
     that have at least ``shots + queries`` videos; they are seeded by ``seed``. ``classifier``:
-    ``nearest_centroid`` (cosine, the default) or ``logistic``.
+    ``nearest_centroid`` (cosine, the default), ``logistic`` (L-BFGS), or ``closer_softmax``, the
+    reference's (a linear layer trained by SGD on each episode's support set, as its
+    ``CloserBaseline``; the real-data configs use it).
     """
 
     ways: int = 5
@@ -318,8 +321,8 @@ class FewShotConfig:
         _check(len(self.shots) > 0 and all(k >= 1 for k in self.shots), "shots", "needs shot counts >= 1")
         _check(self.queries >= 1, "queries", "must be at least 1")
         _check(self.episodes >= 2, "episodes", "must be at least 2 (a confidence interval needs two)")
-        _check(self.classifier in ("nearest_centroid", "logistic"), "classifier",
-               f"unknown classifier {self.classifier!r} (valid: nearest_centroid, logistic)")
+        _check(self.classifier in FEWSHOT_CLASSIFIERS, "classifier",
+               f"unknown classifier {self.classifier!r} (valid: {', '.join(FEWSHOT_CLASSIFIERS)})")
 
 
 @dataclass(frozen=True)

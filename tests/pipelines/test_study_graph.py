@@ -171,6 +171,7 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     # the reference jitters Kinetics at 0.2 and its downstream datasets at 0.4 (all four factors)
     assert cfg.finetune_clip == dataclasses.replace(cfg.pretrain.clip, jitter=0.4, hue=0.4)
     assert (cfg.fewshot.ways, cfg.fewshot.shots, cfg.fewshot.queries, cfg.fewshot.episodes) == (5, (1, 5), 5, 1000)
+    assert cfg.fewshot.classifier == "closer_softmax"  # the reference's CloserBaseline
     for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
         assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
     specs = build_study(cfg)
