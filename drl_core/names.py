@@ -3,3 +3,4 @@
 MODEL_NAMES = ("r2d10", "r2d18", "r2d50", "r3d10", "r3d18", "r3d50", "tsm_r10", "tsm_r18", "tsm_r50")
 SPATIAL_MODEL_NAMES = ("r2d10", "r2d18", "r2d50")
 ALGORITHM_NAMES = ("supervised", "adversarial", "spatial_adversary", "static_inputs")
+FEWSHOT_CLASSIFIERS = ("nearest_centroid", "logistic", "closer_softmax")

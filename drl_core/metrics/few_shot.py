@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from drl_core.metrics.linear_probe import fit_linear_probe
+from drl_core.names import FEWSHOT_CLASSIFIERS
 
-CLASSIFIERS = ("nearest_centroid", "logistic", "closer_softmax")
+CLASSIFIERS = FEWSHOT_CLASSIFIERS
 
 
 @dataclass(frozen=True)

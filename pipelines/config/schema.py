@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
-from drl_core.metrics.few_shot import CLASSIFIERS as FEWSHOT_CLASSIFIERS
-from drl_core.names import ALGORITHM_NAMES
+from drl_core.names import ALGORITHM_NAMES, FEWSHOT_CLASSIFIERS
 from pipelines.config.merge import MERGE_ONTO
 from pipelines.config.resources import ResourcesConfig
 from pipelines.config.search import Distribution, TuneConfig, default_search
