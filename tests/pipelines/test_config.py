@@ -154,3 +154,14 @@ def test_a_parser_recursion_is_a_one_line_error(tmp_path):
     with pytest.raises(ConfigError, match="nested") as err:
         load_config(StudyConfig, _write(tmp_path, "seed: " + "[" * 5000 + "]" * 5000 + "\n"))
     assert "\n" not in str(err.value)
+
+
+def test_loading_a_config_imports_no_torch():
+    """Drivers and Ray Train's controllers read configs; torch would cost each of them its import."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pipelines.config.loader import load_config; from pipelines.config.schema import StudyConfig; "
+            "load_config(StudyConfig, None); print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch')[:3])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", (out.stdout, out.stderr)
