@@ -5,8 +5,10 @@ folders by name (``stages/<name>/<key>``: the key may differ between two version
 and compares, stage by stage, every number of its ``result.json``, ``history.json`` and
 ``eval.json`` and every tensor of its ``.pt`` files (the trained models, DS students included),
 exactly. Wall times, memory peaks and cache hits are left out: they are the run's, not the
-result's. It prints each difference, then one line of totals, and exits 0 when nothing differs,
-1 when something does, 2 when a folder is not a study's.
+result's. With ``--rows`` it also reads every decoded split of both (every frame: minutes for a
+real dataset) and compares each row's video id, label and frames by one SHA-256 per split. It
+prints each difference, then one line of totals, and exits 0 when nothing differs, 1 when
+something does, 2 when a folder is not a study's.
 
 The README's reproducibility figures (stages, numbers and tensors compared between two codes or
 two runs) are its totals. Where a folder holds a stage name under several keys (a study run with
@@ -16,6 +18,7 @@ several configs), the newest finished one is compared, and a note says so.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -26,6 +29,9 @@ from typing import Any, Callable, Iterator
 import torch
 
 from drl_core.metrics import keys
+from pipelines import names
+from pipelines.data.shards import open_split
+from pipelines.report.ds_anatomy import shard_dir
 from pipelines.stages.base import RESULT_FILE
 
 NUMBER_FILES = (RESULT_FILE, "history.json", "eval.json")
@@ -103,6 +109,7 @@ class Tally:
     stages: int = 0
     numbers: int = 0
     tensors: int = 0
+    rows: int = 0
     differences: list[str] = field(default_factory=list)
 
 
@@ -151,14 +158,38 @@ def compare_stage(name: str, a: Path, b: Path, tally: Tally) -> None:
     tally.differences += lines + more
 
 
-def compare(a: Path, b: Path) -> tuple[Tally, list[str]]:
-    """Compare two output folders; returns the tally and notes (stages in one folder only, names
-    with several keys)."""
+def split_digest(split_dir: Path) -> tuple[int, str]:
+    """(rows, SHA-256 over every row's video id, label and frames, in video-id order) of a decoded split."""
+    if not (split_dir / "summary.json").is_file():
+        raise FileNotFoundError(f"{split_dir}: no decoded split there (its shards moved or deleted?)")
+    index = open_split(split_dir)
+    digest = hashlib.sha256("\n".join(index.classes).encode())
+    for i, video in enumerate(index.video_ids):
+        frames = index.frames(i)
+        digest.update(f"{video}\t{int(index.labels[i])}\t{frames.shape}".encode())
+        digest.update(frames.tobytes())
+    return len(index), digest.hexdigest()
+
+
+def compare_rows(name: str, a: tuple[Path, Path], b: tuple[Path, Path], tally: Tally) -> None:
+    """Add one decode stage's rows to ``tally``: ``a`` and ``b`` are (output folder, stage folder)."""
+    (rows_a, digest_a), (rows_b, digest_b) = (split_digest(shard_dir(*side)) for side in (a, b))
+    tally.rows += min(rows_a, rows_b)
+    if (rows_a, digest_a) != (rows_b, digest_b):
+        tally.differences.append(f"{name}: decoded rows differ ({rows_a} rows, SHA-256 {digest_a[:12]} vs "
+                                 f"{rows_b} rows, {digest_b[:12]})")
+
+
+def compare(a: Path, b: Path, rows: bool = False) -> tuple[Tally, list[str]]:
+    """Compare two output folders (``rows``: their decoded splits too); returns the tally and
+    notes (stages in one folder only, names with several keys)."""
     stages_a, several_a = stage_folders(a)
     stages_b, several_b = stage_folders(b)
     tally = Tally()
     for name in sorted(stages_a.keys() & stages_b.keys()):
         compare_stage(name, stages_a[name], stages_b[name], tally)
+        if rows and name.startswith(f"{names.DECODE}/"):
+            compare_rows(name, (a, stages_a[name]), (b, stages_b[name]), tally)
     notes = [f"stage {n} only in {'A' if n in stages_a else 'B'}" for n in sorted(stages_a.keys() ^ stages_b.keys())]
     notes += [f"stage {n} has several keys in {side}; the newest was compared"
               for side, several in (("A", several_a), ("B", several_b)) for n in several]
@@ -169,15 +200,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("a", type=Path, help="a study output folder (A)")
     p.add_argument("b", type=Path, help="another study output folder (B)")
+    p.add_argument("--rows", action="store_true", help="also compare every decoded split's rows (reads every frame)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        tally, notes = compare(args.a, args.b)
+        tally, notes = compare(args.a, args.b, args.rows)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for line in notes + tally.differences:
         print(line)
-    print(f"{tally.stages} stages in both, {tally.numbers:,} numbers and {tally.tensors:,} tensors compared: "
+    rows = f", {tally.rows:,} decoded rows" if args.rows else ""
+    print(f"{tally.stages} stages in both, {tally.numbers:,} numbers{rows} and {tally.tensors:,} tensors compared: "
           f"{len(tally.differences)} differ" + (f" ({len(notes)} notes above)" if notes else ""))
     return 1 if tally.differences else 0
 

@@ -85,7 +85,8 @@ def test_a_changed_weight_or_number_is_named_while_times_and_cache_hits_are_not(
     assert f"evaluate/baseline: tensor model.pt/model/{first}: values differ" in lines
     assert "pretrain/baseline: number history.json/[0]/train/loss: 1.25 vs 1.2500001" in lines
     assert "pretrain/baseline: number result.json/outputs/history/[0]/train/loss: 1.25 vs 1.2500001" in lines
-    assert lines[-1].endswith(": 3 differ")  # the stage key, the time, the seconds and the cache hit are not differences
+    # the stage key, the time, the seconds and the cache hit are not differences
+    assert lines[-1].endswith(": 3 differ")
 
 
 def test_stages_in_one_folder_only_and_names_with_several_keys_are_noted(tmp_path, capsys):
@@ -104,7 +105,8 @@ def test_stages_in_one_folder_only_and_names_with_several_keys_are_noted(tmp_pat
 def test_a_folder_that_is_not_a_study_or_a_broken_file_is_a_one_line_error(tmp_path, capsys):
     a = study(tmp_path, "a")
     assert bit_diff.main([str(a), str(tmp_path / "nowhere")]) == 2
-    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: not a study output folder (no stages/ in it)"
+    nowhere = tmp_path / "nowhere"
+    assert capsys.readouterr().err.strip() == f"error: {nowhere}: not a study output folder (no stages/ in it)"
     b = tmp_path / "b"
     shutil.copytree(a, b)
     broken = b / "stages/pretrain/baseline/k1/model.pt"
@@ -112,3 +114,31 @@ def test_a_folder_that_is_not_a_study_or_a_broken_file_is_a_one_line_error(tmp_p
     assert bit_diff.main([str(a), str(b)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {broken}: not readable as weights (") and "\n" not in err
+
+
+def decoded(out: Path, seed: int, files: int = 2) -> None:
+    """A decode stage of ``out`` and the split it wrote (``shards/<dataset>/<split>/<key>``)."""
+    from tests.conftest import write_split
+
+    write_split(out / "shards" / "ucf101" / "train1" / "abc", seed=seed, files=files)
+    folder = out / "stages" / "decode" / "ucf101" / "train1" / "stagekey"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps({"key": "stagekey", "outputs": {"key": "abc", "cached": False},
+                                                    "seconds": 1.0}))
+
+
+def test_rows_compares_every_decoded_row_however_the_shards_are_cut(tmp_path, capsys):
+    a, b, c = study(tmp_path, "a"), study(tmp_path, "b"), study(tmp_path, "c")
+    decoded(a, seed=0)
+    decoded(b, seed=0, files=3)  # the same rows in other files
+    decoded(c, seed=1)
+    assert bit_diff.main([str(a), str(b)]) == 0 and "decoded rows" not in capsys.readouterr().out
+    assert bit_diff.main([str(a), str(b), "--rows"]) == 0
+    assert ", 12 decoded rows and " in capsys.readouterr().out.strip().splitlines()[-1]
+    assert bit_diff.main([str(a), str(c), "--rows"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("decode/ucf101/train1: decoded rows differ (12 rows, SHA-256 ")
+    shutil.rmtree(c / "shards")
+    assert bit_diff.main([str(a), str(c), "--rows"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {c / 'shards/ucf101/train1/abc'}: no decoded split there (its shards moved or deleted?)"
