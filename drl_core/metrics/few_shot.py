@@ -151,12 +151,13 @@ def evaluate_few_shot(features: torch.Tensor, labels: torch.Tensor, ways: int, s
         raise ValueError(f"{ways}-way {shots}-shot with {queries} queries needs {ways} classes with at least "
                          f"{shots + queries} videos each; only {len(classes)} have that many")
     rng = np.random.default_rng(seed)
+    fixed = {"nearest_centroid": nearest_centroid, "logistic": logistic}.get(classifier)
     feats = features.float()
     accs = np.empty(episodes)
     for e in range(episodes):
         ep = sample_episode(y, classes, ways, shots, queries, rng)  # the same episodes for every classifier
-        predict = {"nearest_centroid": nearest_centroid, "logistic": logistic,
-                   "closer_softmax": partial(closer_softmax, rng=np.random.default_rng([seed, e]))}[classifier]
+        # closer_softmax's own draws (initialisation, batches) come from (seed, episode), apart from the episodes'
+        predict = fixed or partial(closer_softmax, rng=np.random.default_rng([seed, e]))
         pred = predict(feats[ep.support], torch.from_numpy(ep.support_labels), feats[ep.query], ways)
         accs[e] = float((pred.numpy() == ep.query_labels).mean())
     return FewShotResult(accs, tuple(int(c) for c in classes))
