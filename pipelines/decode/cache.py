@@ -48,13 +48,20 @@ def damage(folder: Path, classes: tuple[str, ...]) -> str | None:
             return f"{name} is missing"
         if path.stat().st_size != size:
             return f"{name} has {path.stat().st_size} bytes, {size} when written"
+    rows = 0
     for shard in sorted((folder / "shards").glob("*.parquet")):
         try:
-            schema = pq.read_schema(shard)
+            meta = pq.read_metadata(shard)
         except Exception as err:  # noqa: BLE001 - any unreadable footer
             return f"{shard.name} is unreadable ({type(err).__name__})"
-        if not schema.remove_metadata().equals(SHARD_SCHEMA):
+        if not meta.schema.to_arrow_schema().remove_metadata().equals(SHARD_SCHEMA):
             return f"{shard.name} does not have the shard schema"
+        rows += meta.num_rows
+    if not (folder / "summary.json").is_file():
+        return "summary.json is missing"
+    decoded = json.loads((folder / "summary.json").read_text()).get("decoded")
+    if rows != decoded:  # a killed write task lost rows, or its retry repeated them (settled since session 17)
+        return f"its shards hold {rows} rows for {decoded} decoded videos"
     listed = tuple(line for line in (folder / "classes.txt").read_text().splitlines() if line)
     if listed != classes:
         return "classes.txt does not list the dataset's classes"

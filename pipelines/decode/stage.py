@@ -10,6 +10,9 @@ Output folder ``<out_root>/<dataset>/<split>/<key>/``::
 
 Records are screened before anything is opened (pipelines.decode.screen): paths outside the
 video root and repeated video ids go to the manifest as ``outside_root`` / ``duplicate``.
+Before the manifest is written the shards are settled (pipelines.decode.settle): files a killed
+task cut short or a retried one repeated are removed, and videos whose row was lost are decoded
+once more (``lost`` in the manifest if their row is lost again).
 
 ``key`` hashes the parameters, the class list, every annotation row and every input file's
 path (relative to the video root) and size: a re-run with the same inputs reuses the folder, a
@@ -23,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections import Counter
@@ -36,6 +40,7 @@ from pipelines.decode.cache import LOCK, hold, remove_abandoned, reusable, write
 from pipelines.decode.readers import RecordSet, VideoRecord, get_reader
 from pipelines.decode.schema import empty_table, video_table
 from pipelines.decode.screen import check_name, screen
+from pipelines.decode.settle import settle_shards
 from pipelines.decode.video import ClipSpec, VideoChecks, decode_many_isolated, decode_video
 
 MANIFEST_FIELDS = ("video_id", "path", "split", "label_name", "status", "reason", "backend", "frames")
@@ -181,6 +186,25 @@ def _collect_manifest(tmp: Path, records: RecordSet) -> list[dict]:
     return rows
 
 
+LOST_ROW = "decoded, but its row was lost with a killed write task, twice"
+
+
+def _rows_settled(records: RecordSet, spec: ClipSpec, cfg: DecodeConfig, tmp: Path) -> list[dict]:
+    """The manifest rows once the shards hold exactly one row per decoded video: what killed
+    tasks left is removed (:mod:`pipelines.decode.settle`), videos whose row was lost are decoded
+    once more, and any still without a row are ``lost`` in the manifest, with the reason."""
+    rows = _collect_manifest(tmp, records)
+    for attempt in range(2):
+        missing = {r["video_id"] for r in rows if r["status"] == "ok"} - settle_shards(tmp / "shards")
+        if not missing or attempt:
+            break
+        print(f"[decode] {len(missing)} decoded videos of {tmp.name} have no row (a write task was killed); "
+              f"decoding them again", file=sys.stderr, flush=True)
+        _ray_decode([r for r in records.records if r.video_id in missing], spec, cfg, tmp)
+        rows = _collect_manifest(tmp, records)
+    return [{**r, "status": "lost", "reason": LOST_ROW, "frames": 0} if r["video_id"] in missing else r for r in rows]
+
+
 def _write_outputs(tmp: Path, rows: list[dict], records: RecordSet, key: str, cfg: DecodeConfig,
                    spec: ClipSpec, seconds: float) -> dict:
     with open(tmp / "manifest.csv", "w", newline="") as f:
@@ -226,7 +250,7 @@ def run(cfg: DecodeConfig, inputs: DecodeInputs, records: RecordSet | None = Non
     lock = hold(tmp)
     try:
         _ray_decode(records.records, spec, cfg, tmp)
-        rows = _collect_manifest(tmp, records)
+        rows = _rows_settled(records, spec, cfg, tmp)
         summary = _write_outputs(tmp, rows, records, key, cfg, spec, time.perf_counter() - start)
         (tmp / LOCK).unlink()
         write_completion(tmp)
