@@ -193,15 +193,17 @@ def _rows_settled(records: RecordSet, spec: ClipSpec, cfg: DecodeConfig, tmp: Pa
     """The manifest rows once the shards hold exactly one row per decoded video: what killed
     tasks left is removed (:mod:`pipelines.decode.settle`), videos whose row was lost are decoded
     once more, and any still without a row are ``lost`` in the manifest, with the reason."""
+    def without_row(rows: list[dict]) -> set[str]:
+        return {r["video_id"] for r in rows if r["status"] == "ok"} - settle_shards(tmp / "shards")
+
     rows = _collect_manifest(tmp, records)
-    for attempt in range(2):
-        missing = {r["video_id"] for r in rows if r["status"] == "ok"} - settle_shards(tmp / "shards")
-        if not missing or attempt:
-            break
+    missing = without_row(rows)
+    if missing:
         print(f"[decode] {len(missing)} decoded videos of {tmp.name} have no row (a write task was killed); "
               f"decoding them again", file=sys.stderr, flush=True)
         _ray_decode([r for r in records.records if r.video_id in missing], spec, cfg, tmp)
         rows = _collect_manifest(tmp, records)
+        missing = without_row(rows)
     return [{**r, "status": "lost", "reason": LOST_ROW, "frames": 0} if r["video_id"] in missing else r for r in rows]
 
 
