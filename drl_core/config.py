@@ -5,9 +5,20 @@ All are frozen dataclasses; derive variants with ``dataclasses.replace``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field
+from typing import Any
 
-from drl_core.names import ALGORITHM_NAMES, MODEL_NAMES
+from drl_core.names import ALGORITHM_NAMES, JITTER_MODES, MODEL_NAMES
+
+# Field metadata of an option added after results were cached: while it holds its default it is
+# no part of a stage's cache key, so stages cached before it existed (which ran as its default)
+# stay valid (pipelines.stages.base.key_form reads it).
+ADDED_OPTION = {"added_option": True}
+
+
+def added_at_default(f: Field, value: Any) -> bool:
+    """Whether config field ``f``, holding ``value``, is an :data:`ADDED_OPTION` at its default."""
+    return bool(f.metadata.get("added_option")) and value == f.default
 
 
 def check(cond: bool, key: str, message: str) -> None:
@@ -75,6 +86,9 @@ class ClipConfig:
     contrast and saturation strength, ``hue`` the largest hue shift (a fraction of a turn; the
     reference's Kinetics configs use 0.2 for all four). ``test_clips``: how many uniformly spaced
     clips a test video is scored on (the logits are averaged; centre crops; the paper uses 10).
+    ``jitter_mode``: ``float``, the four operations in a fixed order in float on the device, or
+    ``pil``, the reference's: torchvision's PIL functions in a random order per clip, bit for bit
+    (:mod:`drl_core.data.pil_jitter`; still on the device).
     """
 
     crop_size: int = 28
@@ -84,9 +98,12 @@ class ClipConfig:
     mean: tuple[float, float, float] = (0.45, 0.45, 0.45)
     std: tuple[float, float, float] = (0.225, 0.225, 0.225)
     test_clips: int = 10
+    jitter_mode: str = field(default="float", metadata=ADDED_OPTION)  # session 18
 
     def __post_init__(self) -> None:
         check(self.test_clips >= 1, "test_clips", f"must be at least 1, got {self.test_clips}")
+        check(self.jitter_mode in JITTER_MODES, "jitter_mode",
+              f"must be {' or '.join(JITTER_MODES)}, got {self.jitter_mode!r}")
         check(self.crop_size >= 8, "crop_size", f"must be >= 8, got {self.crop_size}")
         check(0 <= self.jitter < 1, "jitter", f"must lie in [0, 1), got {self.jitter}")
         check(0 <= self.hue <= 0.5, "hue", f"must lie in [0, 0.5] (a fraction of a turn), got {self.hue}")

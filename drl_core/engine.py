@@ -98,7 +98,7 @@ def train_one_epoch(algo: Algorithm, loader: Iterable[dict], optimizer: torch.op
                     precision: Precision = Precision(), inputs: DeviceTransform | None = None,
                     on_step: Callable[[int], None] | None = None) -> dict[str, float]:
     """One pass over ``loader`` (dicts with ``clips`` and ``label`` B; ``clips`` float
-    B×C×T×H×W, or uint8 B×T×H×W×3 with ``inputs`` and an optional ``jitter`` B×4).
+    B×C×T×H×W, or uint8 B×T×H×W×3 with ``inputs`` and an optional ``jitter`` B×4 or B×8).
 
     Gradients are accumulated over ``accumulate`` batches before each optimizer step, so the
     effective batch is ``accumulate × B``. ``freeze_bn`` fixes the BN statistics of ``algo.video``
@@ -163,12 +163,14 @@ def timed(loader: Iterable[dict], waits: list[float]) -> Iterator[dict]:
 
 @dataclass
 class Predictions:
-    """Outputs of a model over a loader: logits V×K, features V×D, labels V, video ids V."""
+    """Outputs of a model over a loader: logits V×K, features V×D, labels V, video ids V; and,
+    when asked for, each test clip's features V×N×D (``clip_features``, their mean is ``features``)."""
 
     logits: torch.Tensor
     features: torch.Tensor
     labels: torch.Tensor
     videos: torch.Tensor
+    clip_features: torch.Tensor | None = None
 
     @property
     def accuracy(self) -> float:
@@ -181,9 +183,11 @@ View = Callable[[torch.Tensor], torch.Tensor] | None  # a change of the model's 
 
 @torch.no_grad()
 def predict_many(heads: dict[str, tuple[nn.Module, View]], loader: Iterable[dict], device: torch.device,
-                 precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> dict[str, Predictions]:
+                 precision: Precision = Precision(), inputs: DeviceTransform | None = None,
+                 per_clip: bool = False) -> dict[str, Predictions]:
     """:func:`predict` of several (model, view) pairs, reading ``loader`` once: every batch is
-    cut, moved and normalised once, then seen by each pair. One :class:`Predictions` per name."""
+    cut, moved and normalised once, then seen by each pair. One :class:`Predictions` per name;
+    ``per_clip`` keeps each clip's features too (``clip_features``)."""
     for model, _ in heads.values():
         model.eval()
     outs: dict[str, dict[str, list[torch.Tensor]]] = {h: {"logits": [], "features": []} for h in heads}
@@ -193,7 +197,9 @@ def predict_many(heads: dict[str, tuple[nn.Module, View]], loader: Iterable[dict
         clips = to_model(batch, device, inputs, precision, jitter=False)
         for name, (model, view) in heads.items():
             with precision.autocast(device):
-                logits, feats = model(clips if view is None else view(clips), return_features=True)
+                x = clips if view is None else view(clips)
+                logits, feats = model(x, return_features=True, per_clip=True) if per_clip else \
+                    model(x, return_features=True)
             outs[name]["logits"].append(logits.float().cpu())
             outs[name]["features"].append(feats.float().cpu())
         labels.append(batch["label"].cpu())
@@ -202,7 +208,13 @@ def predict_many(heads: dict[str, tuple[nn.Module, View]], loader: Iterable[dict
     def cat(parts: list[torch.Tensor]) -> torch.Tensor:
         return torch.cat(parts) if parts else torch.empty(0)
 
-    return {name: Predictions(cat(o["logits"]), cat(o["features"]), cat(labels), cat(videos)) for name, o in outs.items()}
+    def made(o: dict[str, list[torch.Tensor]]) -> Predictions:
+        feats = cat(o["features"])
+        if not per_clip:
+            return Predictions(cat(o["logits"]), feats, cat(labels), cat(videos))
+        return Predictions(cat(o["logits"]), feats.mean(1), cat(labels), cat(videos), clip_features=feats)
+
+    return {name: made(o) for name, o in outs.items()}
 
 
 def predict_views(model: nn.Module, loader: Iterable[dict], device: torch.device, views: dict[str, View],
@@ -213,11 +225,13 @@ def predict_views(model: nn.Module, loader: Iterable[dict], device: torch.device
 
 
 def predict(model: nn.Module, loader: Iterable[dict], device: torch.device, transform: View = None,
-            precision: Precision = Precision(), inputs: DeviceTransform | None = None) -> Predictions:
+            precision: Precision = Precision(), inputs: DeviceTransform | None = None,
+            per_clip: bool = False) -> Predictions:
     """Run ``model`` (a VideoClassifier) in eval mode; multi-clip items are averaged by the model.
     ``inputs`` turns uint8 clips into the model's input on the device; ``transform`` then
-    changes them (e.g. a static-input probe). Only per-video logits and features are kept."""
-    return predict_views(model, loader, device, {"clips": transform}, precision, inputs)["clips"]
+    changes them (e.g. a static-input probe). Only per-video logits and features are kept, and
+    with ``per_clip`` each clip's features (V×N×D)."""
+    return predict_many({"clips": (model, transform)}, loader, device, precision, inputs, per_clip)["clips"]
 
 
 def evaluate(model: nn.Module, loader: Iterable[dict], device: torch.device,

@@ -4,3 +4,5 @@ MODEL_NAMES = ("r2d10", "r2d18", "r2d50", "r3d10", "r3d18", "r3d50", "tsm_r10", 
 SPATIAL_MODEL_NAMES = ("r2d10", "r2d18", "r2d50")
 ALGORITHM_NAMES = ("supervised", "adversarial", "spatial_adversary", "static_inputs")
 FEWSHOT_CLASSIFIERS = ("nearest_centroid", "logistic", "closer_softmax")
+FEWSHOT_ITEMS = ("video", "clip")  # what one few-shot sample is: a video (its clips averaged) or each clip
+JITTER_MODES = ("float", "pil")  # colour jitter arithmetic: ours in float, or the reference's PIL functions, bit for bit

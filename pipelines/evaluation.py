@@ -34,7 +34,7 @@ def test_loader(split_dir: str | Path, clip: ClipConfig, stream: InferenceStream
 
 def inputs(clip: ClipConfig) -> DeviceTransform:
     """uint8 clips → the model's normalised input, on the device."""
-    return DeviceTransform(clip.mean, clip.std)
+    return DeviceTransform.of(clip)
 
 
 def score_summary(ds: DynamicScore, classes: tuple[str, ...]) -> dict:
@@ -44,9 +44,11 @@ def score_summary(ds: DynamicScore, classes: tuple[str, ...]) -> dict:
 
 
 def predictions(model: nn.Module, split_dir: str | Path, clip: ClipConfig, stream: InferenceStream,
-                device: torch.device) -> tuple[Predictions, tuple[str, ...]]:
+                device: torch.device, per_clip: bool = False) -> tuple[Predictions, tuple[str, ...]]:
+    """``model``'s predictions on every video of a split (each clip's features too, with
+    ``per_clip``), and the split's classes."""
     loader, classes = test_loader(split_dir, clip, stream)
-    return predict(model.to(device), loader, device, inputs=inputs(clip)), classes
+    return predict(model.to(device), loader, device, inputs=inputs(clip), per_clip=per_clip), classes
 
 
 def distilled_score(teacher: nn.Module, student: nn.Module, split_dir: str | Path, clip: ClipConfig,

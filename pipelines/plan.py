@@ -101,12 +101,13 @@ def _train_peak(cfg: StudyConfig, job, size: SplitSize) -> float:
     return WORKER_BASE[gpu] + state + buffers + host_activations + size.videos * 256
 
 
-def _eval_peak(cfg: StudyConfig, model: ModelConfig, sizes: list[SplitSize], clip) -> float:
+def _eval_peak(cfg: StudyConfig, model: ModelConfig, sizes: list[SplitSize], clip, per_clip: bool = False) -> float:
     gpu = cfg.resources.use_gpu
     classes = max(s.classes for s in sizes)
     params, dim = model_size(model, classes)
     videos = sum(s.videos for s in sizes)
     kept = videos * (dim + classes) * 4 * 3  # per-video features and logits (teacher, student, probe)
+    kept += videos * clip.test_clips * dim * 4 * 2 if per_clip else 0  # each clip's features, and their concatenation
     stream = cfg.resources.inference_stream()
     clips = stream.batch_size * clip.test_clips * cfg.decode.num_frames * clip.crop_size ** 2 * 3  # uint8
     batch = clips if gpu else clips * (1 + 4 * 24)  # on a CPU, float input and activations on the host
@@ -140,7 +141,8 @@ def plan_study(cfg: StudyConfig) -> list[StagePlan]:
             rows.append(StagePlan(spec.name, reads, shard, peak / GIB,
                                   f"{res.num_workers}× ({res.cpus_per_worker:g} CPU{gpu}){feed}"))
         elif spec.kind in ("evaluate", "linear_probe", "fewshot"):
-            peak = _eval_peak(cfg, cfg.pretrain.model, read_sizes, spec.config.clip)
+            per_clip = spec.kind == "fewshot" and spec.config.fewshot.items == "clip"
+            peak = _eval_peak(cfg, cfg.pretrain.model, read_sizes, spec.config.clip, per_clip)
             feed = (f" + {res.inference_tasks} data tasks of {res.data_cpus:g} CPU" if spec.data_cpus
                     else ", clips cut in the task")
             rows.append(StagePlan(spec.name, reads, shard, peak / GIB,

@@ -1,5 +1,6 @@
 """The device side of the input pipeline: uint8 clips → normalised float clips, with each
-training clip's colour jitter (drawn on the CPU, :mod:`drl_core.data.draws`) applied in a batch."""
+training clip's colour jitter (drawn on the CPU, :mod:`drl_core.data.draws`) applied in a batch:
+ours in float, or the reference's PIL arithmetic (:mod:`drl_core.data.pil_jitter`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import math
 from typing import Sequence
 
 import torch
+
+from drl_core.config import ClipConfig
+from drl_core.data.pil_jitter import pil_colour_jitter
 
 _YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 _RGB = torch.linalg.inv(_YIQ)  # once, not per clip
@@ -17,17 +21,27 @@ class DeviceTransform:
     B×N×3×T×H×W), normalised with ``mean``/``std``.
 
     With ``jitter`` (float B×4: brightness, contrast and saturation factors and a hue shift in
-    turns, one row per clip) the colour jitter runs first, on whatever device the clips are on.
+    turns, one row per clip; B×8 for ``jitter_mode="pil"``, the order of the operations after
+    them) the colour jitter runs first, on whatever device the clips are on.
     """
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+    def __init__(self, mean: Sequence[float], std: Sequence[float], jitter_mode: str = "float") -> None:
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1, 1)
+        self.jitter_mode = jitter_mode
+
+    @classmethod
+    def of(cls, clip: ClipConfig) -> DeviceTransform:
+        """The transform of ``clip``'s normalisation and jitter arithmetic."""
+        return cls(clip.mean, clip.std, clip.jitter_mode)
 
     def __call__(self, clips: torch.Tensor, jitter: torch.Tensor | None = None) -> torch.Tensor:
         lead = clips.shape[:-4]
-        x = clips.reshape(-1, *clips.shape[-4:]).permute(0, 4, 1, 2, 3).float().div_(255)
-        if jitter is not None:
+        x = clips.reshape(-1, *clips.shape[-4:]).permute(0, 4, 1, 2, 3)
+        if jitter is not None and self.jitter_mode == "pil":
+            x = pil_colour_jitter(x, jitter.to(x.device, torch.float32))
+        x = x.float().div_(255)
+        if jitter is not None and self.jitter_mode != "pil":
             x = colour_jitter(x, jitter.to(x.device, torch.float32))
         x = (x - self.mean.to(x.device)) / self.std.to(x.device)
         return x.reshape(*lead, *x.shape[1:])

@@ -35,17 +35,20 @@ class VideoClassifier(nn.Module):
             raise ValueError(f"expected clips B×C×T×H×W or B×N×C×T×H×W, got shape {tuple(x.shape)}")
         return self.backbone(x)
 
-    def forward(self, x: torch.Tensor, return_features: bool = False):
+    def forward(self, x: torch.Tensor, return_features: bool = False, per_clip: bool = False):
         """Logits B×K. With N clips (B×N×C×T×H×W), the logits of the clips are averaged.
 
-        With ``return_features``, returns ``(logits, features)`` with features B×D.
+        With ``return_features``, returns ``(logits, features)`` with features B×D, or with
+        ``per_clip`` B×N×D, each clip's own (N = 1 for B×C×T×H×W); their mean over N is the B×D.
         """
         if x.dim() == 6:
             b, n = x.shape[:2]
-            feats = self.backbone(x.flatten(0, 1))
-            logits = self.fc(self.dropout(feats)).view(b, n, -1).mean(1)
-            feats = feats.view(b, n, -1).mean(1)
+            clips = self.backbone(x.flatten(0, 1))
+            logits = self.fc(self.dropout(clips)).view(b, n, -1).mean(1)
+            feats = clips.view(b, n, -1)
+            feats = feats if per_clip else feats.mean(1)
         else:
             feats = self.forward_features(x)
             logits = self.fc(self.dropout(feats))
+            feats = feats.unsqueeze(1) if per_clip else feats
         return (logits, feats) if return_features else logits

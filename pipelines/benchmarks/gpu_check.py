@@ -2,7 +2,7 @@
 
 1. One real training stage through Ray Train with ``use_gpu=True`` on generated JPEG rows.
 2. clips/s of R3D-18 16×112², batch 64, bf16, for a supervised step and Alg. 1–3 steps, with the
-   uint8 batch already on the device (normalisation and jitter there too).
+   uint8 batch already on the device (normalisation and the real-data configs' PIL-exact jitter there too).
 3. The input pipeline's supply in clips/s on this machine's CPUs, and its ratio to the model's
    supervised demand.
 4. The GPU-busy fraction of that training stage's epochs (``nvidia-smi`` sampled every 0.2 s,
@@ -21,10 +21,12 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from drl_core.algorithms import build_algorithm
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from drl_core.data.draws import draw_clip
 from drl_core.data.transforms import DeviceTransform
 from drl_core.engine import Precision, make_optimizer, seed_everything, to_model
 from drl_core.metrics import keys
@@ -32,8 +34,14 @@ from drl_core.models import build_model
 
 VIDEO = ModelConfig(name="r3d18", width=64, stem_pool=True)
 SPATIAL = ModelConfig(name="r2d18", width=64, stem_pool=True, dropout=0.0)
-CLIP = ClipConfig(crop_size=112, flip=True, jitter=0.2, hue=0.2)
+CLIP = ClipConfig(crop_size=112, flip=True, jitter=0.2, hue=0.2, jitter_mode="pil")  # the real-data configs' clips
 ALGORITHMS = ("supervised", "adversarial", "spatial_adversary", "static_inputs")
+
+
+def jitter_params(batch: int) -> torch.Tensor:
+    """B×8 jitter parameters of ``CLIP`` as the training clips draw them."""
+    return torch.from_numpy(np.stack([draw_clip(0, 0, k, 32, 16, 128, 171, CLIP.crop_size, CLIP.flip, CLIP.jitter,
+                                                CLIP.hue, CLIP.jitter_mode).jitter_params() for k in range(batch)]))
 
 
 def step_throughput(name: str, device: torch.device, batch: int = 64, frames: int = 16, steps: int = 10,
@@ -47,8 +55,8 @@ def step_throughput(name: str, device: torch.device, batch: int = 64, frames: in
     precision.prepare_model(algo, device).train()
     opt = make_optimizer(algo.parameters(), OptimConfig(lr=0.01))
     data = {"clips": torch.randint(0, 256, (batch, frames, crop, crop, 3), dtype=torch.uint8, device=device),
-            "jitter": torch.ones(batch, 4, device=device), "label": torch.randint(0, 400, (batch,), device=device)}
-    inputs = DeviceTransform(CLIP.mean, CLIP.std)
+            "jitter": jitter_params(batch).to(device), "label": torch.randint(0, 400, (batch,), device=device)}
+    inputs = DeviceTransform.of(CLIP)
 
     def step() -> None:
         with precision.autocast(device):

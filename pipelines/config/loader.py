@@ -126,12 +126,12 @@ def from_dict(cls: type[T], data: Any, path: str = "") -> T:
         raise ConfigError(f"{path or '<root>'}: {message}") from None
 
 
-def to_dict(cfg: Any, skip: Callable[[dataclasses.Field], bool] | None = None) -> Any:
+def to_dict(cfg: Any, skip: Callable[[dataclasses.Field, Any], bool] | None = None) -> Any:
     """The plain (YAML-ready) form of a config dataclass: tuples become lists. Fields for which
-    ``skip`` is true are left out, at any depth."""
+    ``skip(field, value)`` is true are left out, at any depth."""
     if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
         return {f.name: to_dict(getattr(cfg, f.name), skip) for f in dataclasses.fields(cfg)
-                if skip is None or not skip(f)}
+                if skip is None or not skip(f, getattr(cfg, f.name))}
     if isinstance(cfg, (list, tuple)):
         return [to_dict(v, skip) for v in cfg]
     if isinstance(cfg, dict):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from drl_core.config import ADDED_OPTION, AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
-from drl_core.names import ALGORITHM_NAMES, FEWSHOT_CLASSIFIERS
+from drl_core.names import ALGORITHM_NAMES, FEWSHOT_CLASSIFIERS, FEWSHOT_ITEMS
 from pipelines.config.merge import MERGE_ONTO
 from pipelines.config.resources import ResourcesConfig
 from pipelines.config.search import Distribution, TuneConfig, default_search
@@ -305,7 +305,10 @@ class FewShotConfig:
     that have at least ``shots + queries`` videos; they are seeded by ``seed``. ``classifier``:
     ``nearest_centroid`` (cosine, the default), ``logistic`` (L-BFGS), or ``closer_softmax``, the
     reference's (a linear layer trained by SGD on each episode's support set, as its
-    ``CloserBaseline``; the real-data configs use it).
+    ``CloserBaseline``; the real-data configs use it). ``items``: ``video``, one sample per video
+    (its features averaged over its test clips), or ``clip``, the reference's: every test clip of a
+    support video is a sample of its own, and a query video's class is the argmax of its clips'
+    mean score (the real-data configs).
     """
 
     ways: int = 5
@@ -313,6 +316,7 @@ class FewShotConfig:
     queries: int = 10
     episodes: int = 1000
     classifier: str = "nearest_centroid"
+    items: str = field(default="video", metadata=ADDED_OPTION)  # session 18
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -322,6 +326,7 @@ class FewShotConfig:
         _check(self.episodes >= 2, "episodes", "must be at least 2 (a confidence interval needs two)")
         _check(self.classifier in FEWSHOT_CLASSIFIERS, "classifier",
                f"unknown classifier {self.classifier!r} (valid: {', '.join(FEWSHOT_CLASSIFIERS)})")
+        _check(self.items in FEWSHOT_ITEMS, "items", f"must be {' or '.join(FEWSHOT_ITEMS)}, got {self.items!r}")
 
 
 @dataclass(frozen=True)

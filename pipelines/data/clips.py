@@ -41,7 +41,7 @@ class TrainClips(IterableDataset):
 
 
 def train_loader(index: SplitIndex, clip: ClipConfig, batch_size: int, seed: int, num_workers: int = 0) -> DataLoader:
-    """In-process training batches ``{"clips" uint8 B×T×S×S×3, "label", "video", "jitter" B×4}``.
+    """In-process training batches ``{"clips" uint8 B×T×S×S×3, "label", "video", "jitter" B×4 (B×8 for the ``pil`` jitter)}``.
 
     The loader draws its worker seeds from a generator of its own: a DataLoader otherwise takes
     one number from torch's global generator per epoch, which shifts the training's dropout masks

@@ -25,16 +25,16 @@ def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
 def train_item(index: SplitIndex, i: int, clip: ClipConfig, seed: int, epoch: int,
                out: np.ndarray | None = None) -> dict:
     """Video ``i``'s training clip in ``epoch``: ``clips`` uint8 T×S×S×3 (written into ``out`` if
-    given), ``label``, ``video``, ``start`` (its first row frame) and ``jitter`` (4 floats, applied
-    on the device). Only the clip's frames are read and decoded."""
+    given), ``label``, ``video``, ``start`` (its first row frame) and ``jitter`` (4 floats, 8 with
+    the ``pil`` jitter's order; applied on the device). Only the clip's frames are read and decoded."""
     n, (h, w, _) = int(index.row_frames[i]), index.frame_shapes[i].tolist()
     t = index.clip_frames
     d = draw_clip(seed, epoch, video_key(index.video_ids[i]), n, t, h, w, clip.crop_size, clip.flip, clip.jitter,
-                  clip.hue)
+                  clip.hue, clip.jitter_mode)
     unique, local = np.unique(window(n, d.start, t), return_inverse=True)
     frames = index.frames(i, unique)
     return {"clips": cut_clip(frames, local, d.top, d.left, clip.crop_size, d.flip, out),
-            "label": int(index.labels[i]), "video": i, "start": d.start, "jitter": np.asarray(d.jitter, np.float32)}
+            "label": int(index.labels[i]), "video": i, "start": d.start, "jitter": d.jitter_params()}
 
 
 def test_item(index: SplitIndex, i: int, clip: ClipConfig, out: np.ndarray | None = None) -> dict:

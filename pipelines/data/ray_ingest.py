@@ -89,7 +89,7 @@ def _order(seed: int, epoch: int, count: int) -> np.ndarray:
 def sample_clips(batch: dict[str, np.ndarray], index: SplitIndex, clip: ClipConfig, seed: int,
                  clock) -> dict[str, np.ndarray]:
     """Ray Data map function: positions ``batch["id"]`` → their videos' training clips of the
-    clock's epoch (``clips`` uint8 B×T×S×S×3, ``label``, ``video``, ``start``, ``jitter`` B×4)."""
+    clock's epoch (``clips`` uint8 B×T×S×S×3, ``label``, ``video``, ``start``, ``jitter`` B×4 or B×8)."""
     import ray
 
     epoch = ray.get(clock.get.remote())

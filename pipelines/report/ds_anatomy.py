@@ -21,6 +21,7 @@ import ast
 import csv
 import json
 import statistics
+from typing import Any
 from pathlib import Path
 
 import torch
@@ -54,12 +55,21 @@ def stage_dirs(store: Path, run_id: str) -> dict[str, Path]:
             for r in runs if run_tags.KEY in r.data.tags}
 
 
+def param_value(text: str) -> Any:
+    """A config value back from its MLflow param: a Python literal (numbers, lists, booleans), or
+    the text itself for a string (params hold ``str(value)``: ``float``, not ``'float'``)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def clip_config(store: Path, run_id: str) -> ClipConfig:
     """The study's test clip transform, from its run's ``pretrain.clip.*`` params."""
 
     params = open_store(store, write=False).get_run(run_id).data.params
     prefix = "pretrain.clip."
-    values = {k[len(prefix):]: ast.literal_eval(v) for k, v in params.items() if k.startswith(prefix)}
+    values = {k[len(prefix):]: param_value(v) for k, v in params.items() if k.startswith(prefix)}
     return ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drl_core.config import added_at_default
 from pipelines.config.loader import to_dict
 
 
@@ -26,8 +27,12 @@ RUNTIME = {"runtime": True}
 
 def key_form(value: Any) -> Any:
     """The plain form of a stage config for its cache key: :func:`to_dict` without the fields
-    marked :data:`RUNTIME`, at any depth."""
-    return to_dict(value, skip=lambda f: bool(f.metadata.get("runtime")))
+    marked :data:`RUNTIME`, nor those marked ``ADDED_OPTION`` (:mod:`drl_core.config`) that hold
+    their default, at any depth."""
+    def skip(f: Any, v: Any) -> bool:
+        return bool(f.metadata.get("runtime")) or added_at_default(f, v)
+
+    return to_dict(value, skip=skip)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Stage: few-shot episodes on a frozen model's pooled features of one dataset's test split.
 
 The episodes draw from the classes held out from pretraining: those whose names the model's
-class list (recorded in its model file) lacks (all of SSv2 / Jester for a Kinetics model). One result per shot
-count: mean accuracy and the 95% confidence interval over the seeded episodes.
+class list (recorded in its model file) lacks (all of SSv2 / Jester for a Kinetics model). A
+sample is a video or each of its test clips (``fewshot.items``). One result per shot count: mean
+accuracy and the 95% confidence interval over the seeded episodes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from drl_core.metrics.few_shot import evaluate_few_shot
 from pipelines.config.schema import FewShotConfig
 from pipelines.features import cached_features
 from pipelines.data.inference_stream import InferenceStream
+from pipelines.evaluation import device
 from pipelines.stages.base import RUNTIME, StageContext
 from pipelines.train.model_file import load_model
 
@@ -44,12 +46,14 @@ def run(ctx: StageContext) -> dict:
     cfg: FewShotStage = ctx.config
     fs = cfg.fewshot
     model, _, model_classes = load_model(ctx.inputs["model"].outputs["model"])
-    test = cached_features(ctx, "test", model, cfg.clip, cfg.stream.within(ctx.data_group))
+    per_clip = fs.items == "clip"
+    test = cached_features(ctx, "test", model, cfg.clip, cfg.stream.within(ctx.data_group), per_clip)
+    items = torch.from_numpy(test["clip_features" if per_clip else "features"])
     pool = held_out(ctx.inputs["test"].outputs["classes"], list(model_classes))
     results, metrics = {}, {}
     for shots in fs.shots:
-        res = evaluate_few_shot(torch.from_numpy(test["features"]), torch.from_numpy(test["labels"]), fs.ways, shots,
-                                fs.queries, fs.episodes, fs.seed, fs.classifier, pool)
+        res = evaluate_few_shot(items, torch.from_numpy(test["labels"]), fs.ways, shots,
+                                fs.queries, fs.episodes, fs.seed, fs.classifier, pool, device())
         name = setting(fs.ways, shots)
         results[name] = {"acc": res.mean, "ci95": res.ci95, "episodes": fs.episodes, "classes": len(res.classes)}
         metrics.update({keys.fewshot_acc(name): res.mean, keys.fewshot_ci95(name): res.ci95})

@@ -176,7 +176,7 @@ def train_loop(config: dict[str, Any]) -> None:
             tracker.log_metrics.remote(run_id, {k: v for k, v in history[-1].items() if k != "epoch"}, epoch)
 
     fit(algo, stream, job.optim, device, on_epoch=on_epoch, start_epoch=start, optimizer=optimizer,
-        scheduler=scheduler, inputs=DeviceTransform(job.clip.mean, job.clip.std), on_step=progress.step,
+        scheduler=scheduler, inputs=DeviceTransform.of(job.clip), on_step=progress.step,
         precision=precision)
     if rank == 0:
         finish(job, unwrap(algo), network, classes, history, Path(config["out_dir"]), device)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from drl_core.metrics.few_shot import (CLASSIFIERS, CloserRecipe, eligible_classes, evaluate_few_shot,
-                                       fit_closer_softmax, sample_episode)
+from drl_core.metrics.few_shot import (CLASSIFIERS, CloserRecipe, closer_softmax_scores, eligible_classes,
+                                       episode_items, evaluate_few_shot, fit_closer_softmax, sample_episode)
 
 
 def _labels(per_class=(20, 20, 20, 20, 20, 20, 3)) -> np.ndarray:
@@ -81,6 +81,61 @@ def test_closer_softmax_trains_as_the_reference_s_closer_baseline(shots):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
     assert not torch.allclose(ours[0], fit_closer_softmax(x, y, 5, np.random.default_rng(9), CloserRecipe(epochs=1))[0])
     assert CloserRecipe() == CloserRecipe(0.01, 0.9, 0.9, 1e-3, 100, 4)  # models/fsl.py's numbers
+
+
+def test_clip_items_make_every_support_clip_a_sample_and_keep_each_query_video_s_clips():
+    labels = _labels((4,) * 6)
+    clips = torch.arange(len(labels) * 3 * 2, dtype=torch.float32).view(len(labels), 3, 2)  # V×N×D
+    ep = sample_episode(labels, np.arange(6), 5, 2, 1, np.random.default_rng(0))
+    support, support_labels, query = episode_items(clips, ep)
+    assert support.shape == (10 * 3, 2) and query.shape == (5 * 3, 2)
+    assert torch.equal(support[3:6], clips[ep.support[1]]) and torch.equal(query[-3:], clips[ep.query[-1]])
+    assert support_labels.tolist() == np.repeat(ep.support_labels, 3).tolist()
+    videos = episode_items(clips.mean(1), ep)  # V×D: one sample per video
+    assert videos[0].shape == (10, 2) and videos[1].tolist() == ep.support_labels.tolist()
+
+
+@pytest.mark.parametrize("classifier", CLASSIFIERS)
+def test_one_clip_per_video_is_the_video_item_and_more_clips_change_the_result(classifier):
+    gen = np.random.default_rng(6)
+    labels = _labels((6,) * 6)
+    clips = torch.from_numpy(gen.normal(0, 1, (len(labels), 4, 8)) + np.eye(6, 8)[labels][:, None]).float()
+    run = lambda f: evaluate_few_shot(f, torch.from_numpy(labels), 5, 1, 3, 40, seed=1, classifier=classifier)
+    assert np.array_equal(run(clips[:, :1]).accuracies, run(clips[:, 0]).accuracies)
+    assert not np.array_equal(run(clips).accuracies, run(clips[:, 0]).accuracies)
+
+
+def test_clip_items_train_the_closer_softmax_as_the_reference_on_every_support_clip():
+    """models/fsl.py CloserBaseline: support clips are samples (labels repeated per clip, class
+    major), the query logits are averaged over each video's clips."""
+    gen = np.random.default_rng(8)
+    labels = _labels((5,) * 6)
+    clips = torch.from_numpy(gen.normal(0, 1, (len(labels), 3, 6)) + 0.7 * np.eye(6)[labels][:, None]).float()
+    res = evaluate_few_shot(clips, torch.from_numpy(labels), 5, 2, 3, 6, seed=4, classifier="closer_softmax")
+    rng = np.random.default_rng(4)
+    for e in range(6):
+        ep = sample_episode(labels, np.arange(6), 5, 2, 3, rng)
+        x = clips[ep.support].reshape(-1, 6).double()
+        y = torch.from_numpy(np.repeat(np.arange(5), 2 * 3))
+        weight, bias = reference_closer_baseline(x, y, 5, np.random.default_rng([4, e]), CloserRecipe())
+        logits = (clips[ep.query].double() @ weight + bias).mean(1)  # Q×N×ways → Q×ways
+        assert res.accuracies[e] == (logits.argmax(1).numpy() == ep.query_labels).mean()
+    assert len(set(res.accuracies.tolist())) > 1  # the check above compares a spread of accuracies, not only perfect ones
+
+
+def test_closer_softmax_episodes_trained_together_are_each_trained_as_alone():
+    gen = np.random.default_rng(3)
+    labels = _labels((6,) * 6)
+    feats = torch.from_numpy(gen.normal(0, 1, (len(labels), 2, 5))).float()
+    eps = [sample_episode(labels, np.arange(6), 5, 2, 2, gen) for _ in range(5)]
+    together = closer_softmax_scores(feats, eps, 5, seed=1)
+    alone = closer_softmax_scores(feats, eps, 5, seed=1, chunk_bytes=1)  # one episode at a time
+    for e, (a, b) in enumerate(zip(together, alone)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+        x, y, q = episode_items(feats, eps[e])
+        weight, bias = fit_closer_softmax(x, y, 5, np.random.default_rng([1, e]))
+        torch.testing.assert_close(a, q.double() @ weight + bias, rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(together[0], together[1])
 
 
 def test_every_classifier_sees_the_same_episodes(monkeypatch):

@@ -47,6 +47,19 @@ def test_multi_clip_input_averages_logits():
     torch.testing.assert_close(multi, single, rtol=1e-4, atol=1e-5)
 
 
+def test_per_clip_features_are_each_clip_s_and_average_to_the_video_s():
+    torch.manual_seed(0)
+    model = create_model("r3d10", 4, width=8).eval()
+    clips = torch.randn(2, 3, 3, 4, 32, 32)
+    with torch.no_grad():
+        logits, feats = model(clips, return_features=True)
+        clip_logits, per_clip = model(clips, return_features=True, per_clip=True)
+        one = model(clips[:, 1], return_features=True, per_clip=True)[1]
+    assert per_clip.shape == (2, 3, model.feature_dim) and one.shape == (2, 1, model.feature_dim)
+    torch.testing.assert_close(per_clip[:, 1:2], one, rtol=1e-4, atol=1e-5)
+    assert torch.equal(clip_logits, logits) and torch.equal(per_clip.mean(1), feats)
+
+
 def test_unknown_model_lists_valid_names():
     with pytest.raises(ValueError, match="r3d18"):
         create_model("resnet9000", 10)

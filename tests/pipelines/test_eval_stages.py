@@ -57,6 +57,27 @@ def test_fewshot_stage_reports_each_setting_with_a_confidence_interval(tmp_path,
     assert len(list((tmp_path / "features").glob("*.npz"))) == 1  # extracted once for both settings
 
 
+def test_fewshot_clip_items_keep_each_test_clip_s_features_in_a_cache_file_of_their_own(tmp_path, make_split):
+    import dataclasses
+
+    import numpy as np
+
+    test = _split(tmp_path / "ssv2", make_split, num_classes=6, videos_per_class=4, size=24)
+    model = _model(tmp_path, ["other"])
+    def run(items, clip):
+        cfg = fewshot.FewShotStage(FewShotConfig(ways=5, shots=(1,), queries=2, episodes=20, items=items), clip,
+                                   InferenceStream(4))
+        return fewshot.run(_ctx(tmp_path, "fewshot", cfg, {"model": model, "test": test}))["fewshot"]["5way1shot"]
+
+    run("clip", CLIP)
+    [per_clip] = [np.load(f) for f in (tmp_path / "features").glob("*.npz") if "clip_features" in np.load(f)]
+    assert per_clip["clip_features"].shape == (24, CLIP.test_clips, 64)  # 24 videos × 10 clips × r3d10-w8's 64 dims
+    np.testing.assert_allclose(per_clip["clip_features"].mean(1), per_clip["features"], rtol=1e-5, atol=1e-6)
+    one = dataclasses.replace(CLIP, test_clips=1)  # one clip per video: a clip item is the video item
+    assert run("clip", one) == run("video", one)
+    assert len(list((tmp_path / "features").glob("*.npz"))) == 3  # per clip (10 and 1 clips), per video (1 clip)
+
+
 def test_evaluate_cut_by_ray_data_in_its_placement_group_equals_cut_in_the_task(ray_local, tmp_path, make_split):
     """The runner's path: the stage task in its placement group, its test clips cut by Ray Data
     tasks in the group's second bundle; the same accuracies and probes as cut in the task."""

@@ -1,6 +1,8 @@
 """The training input: a fresh clip per video every epoch, the same from Ray Data tasks and from
 in-process loaders (with loader workers too), reproducible per seed."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -50,6 +52,13 @@ def test_clips_change_every_epoch_and_match_across_ray_data_and_loader_workers(r
     for workers in (0, 2):  # in-process loaders (the Tune probe, calibration) draw the same clips
         loader = train_loader(split, CLIP, batch_size=4, seed=3, num_workers=workers)
         assert loader_epoch(loader, 2) == epochs[2]
+    pil = dataclasses.replace(CLIP, jitter_mode="pil")  # the reference's jitter: its order travels too
+    ordered = ray_epoch(train_dataset(split, pil, seed=3, clock=clock, cpus_per_task=0.25, videos_per_task=3), clock, 1)
+    assert {v: c[:2] for v, c in ordered.items()} == {v: c[:2] for v, c in epochs[1].items()}  # same clips
+    params = {v: np.frombuffer(c[2], np.float32) for v, c in ordered.items()}
+    assert all(len(p) == 8 and np.array_equal(p[:4], np.frombuffer(epochs[1][v][2], np.float32))
+               and sorted(p[4:]) == [0, 1, 2, 3] for v, p in params.items())
+    assert loader_epoch(train_loader(split, pil, batch_size=4, seed=3), 1) == ordered
 
 
 @pytest.mark.parametrize("epoch", [0, 5])

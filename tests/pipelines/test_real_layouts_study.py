@@ -46,9 +46,12 @@ def study_yaml(tmp: Path) -> Path:
     - {dataset("ucf101_fewshot", "ucf101", ucf.root, ucf.annotations, "train1", "train1")}
   evaluation:
     - {dataset("mimetics", "mimetics", mim_root, mim_ann, "", "test")}
-fewshot:  # as the real-data configs: the reference's classifier, its stronger jitter for fine-tuning
+fewshot:  # as the real-data configs: the reference's classifier and items, its stronger jitter for fine-tuning
   ways: 2
   classifier: closer_softmax
+  items: clip
+pretrain:
+  clip: {{jitter_mode: pil}}  # the reference's PIL jitter arithmetic, as the real-data configs
 finetune:
   clip: {{jitter: 0.4, hue: 0.4}}
 drl:

@@ -66,3 +66,18 @@ def test_anatomy_tables_give_the_mean_and_each_seed():
     assert "| Alg. 3: static inputs | 2.000 ± 0.000 |" in in_context
     one_seed = markdown({0: {"baseline": measures(1.0)}})
     assert "1.000 ± nan" in one_seed and ", seed 0" not in one_seed
+
+
+def test_a_clip_config_comes_back_from_its_mlflow_params_strings_included():
+    """Params hold ``str(value)`` of the flattened config (pipelines.tracking): numbers, tuples and
+    booleans parse as literals, strings (``jitter_mode: pil``) stay text."""
+    from drl_core.config import ClipConfig
+    from pipelines.config.loader import to_dict
+    from pipelines.report.ds_anatomy import param_value
+    from pipelines.tracking import flatten
+
+    clip = ClipConfig(crop_size=16, flip=True, hue=0.1, jitter_mode="pil", mean=(0.4, 0.5, 0.6))
+    params = {k: str(v) for k, v in flatten(to_dict(clip)).items()}
+    values = {k: param_value(v) for k, v in params.items()}
+    assert ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}) == clip
+    assert param_value("float") == "float" and param_value("1e-3") == 1e-3 and param_value("False") is False

@@ -119,6 +119,20 @@ def test_runtime_settings_are_no_part_of_any_stage_key():
     assert stage_key(c["pretrain/baseline"], {}) != stage_key(by_name(a)["pretrain/baseline"], {})
 
 
+def test_an_added_option_at_its_default_leaves_the_keys_cached_before_it_alone():
+    """fewshot.items (added in session 18): its default keeps every few-shot key as it was; the
+    key form below is the one those stages had (FewShotConfig without the field)."""
+    from pipelines.stages.base import key_form, stage_key
+
+    fewshot = by_name(build_study(StudyConfig()))["fewshot/baseline/synth_paths"]
+    assert "items" not in key_form(fewshot.config)["fewshot"]
+    assert key_form(fewshot.config)["fewshot"] == {"ways": 5, "shots": [1, 5], "queries": 10, "episodes": 1000,
+                                                   "classifier": "nearest_centroid", "seed": 0}
+    clip = by_name(build_study(load_config(StudyConfig, None, {"fewshot.items": "clip"})))["fewshot/baseline/synth_paths"]
+    assert key_form(clip.config)["fewshot"]["items"] == "clip"
+    assert stage_key(clip, {"x": "k"}) != stage_key(fewshot, {"x": "k"})
+
+
 def test_the_number_of_training_workers_is_part_of_every_training_key_and_only_theirs():
     """Each worker's BatchNorm sees its share of a batch: two workers train another model than one."""
     from pipelines.stages.base import stage_key
@@ -172,6 +186,7 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     assert cfg.finetune_clip == dataclasses.replace(cfg.pretrain.clip, jitter=0.4, hue=0.4)
     assert (cfg.fewshot.ways, cfg.fewshot.shots, cfg.fewshot.queries, cfg.fewshot.episodes) == (5, (1, 5), 5, 1000)
     assert cfg.fewshot.classifier == "closer_softmax"  # the reference's CloserBaseline
+    assert cfg.fewshot.items == "clip"  # which trains on every support clip as a sample
     for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
         assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
     specs = build_study(cfg)
