@@ -89,7 +89,7 @@ def to_model(batch: dict, device: torch.device, inputs: DeviceTransform | None,
     clips = batch["clips"].to(device, non_blocking=True)
     if inputs is not None:
         params = batch.get("jitter") if jitter else None
-        clips = inputs(clips, None if params is None else params.to(device, non_blocking=True))
+        clips = inputs(clips, params)  # moved by ``inputs``: the pil jitter plans its steps on the CPU
     return precision.prepare(clips, device)
 
 

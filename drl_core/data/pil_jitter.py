@@ -91,15 +91,20 @@ def pil_colour_jitter(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     """The reference's jitter of uint8 clips ``x`` B×3×T×H×W, ``params`` B×8: the brightness,
     contrast and saturation factors, the hue shift in turns, then the order of the four
     operations (codes :data:`BRIGHTNESS`…:data:`HUE`; -1 pads the ones not applied). Returns
-    the jittered clips as uint8."""
+    the jittered clips as uint8.
+
+    Which clips take which operation at each step is worked out where ``params`` lies (on the
+    CPU, as the batches bring them): a device's stream is never waited for."""
     x = x.int()
-    alpha = params[:, :3].float().view(-1, 3, 1, 1, 1, 1)
-    order = params[:, 4:8].round().long()
+    factors = params[:, :4].to(x.device, torch.float32, non_blocking=True)
+    alpha = factors[:, :3].reshape(-1, 3, 1, 1, 1, 1)
+    order = params[:, 4:8].round().long().cpu()
     for step in range(4):
         for op in (BRIGHTNESS, CONTRAST, SATURATION, HUE):
             rows = (order[:, step] == op).nonzero().flatten()
             if len(rows) == 0:
                 continue
+            rows = rows.to(x.device, non_blocking=True)
             part = x[rows]
             if op == BRIGHTNESS:
                 part = blend(torch.zeros_like(part), part, alpha[rows, 0])
@@ -108,6 +113,6 @@ def pil_colour_jitter(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
             elif op == SATURATION:
                 part = blend(luma(part), part, alpha[rows, 2])
             else:
-                part = adjust_hue(part, params[rows, 3])
+                part = adjust_hue(part, factors[rows, 3])
             x = x.index_copy(0, rows, part)
     return x.to(torch.uint8)

@@ -22,7 +22,8 @@ class DeviceTransform:
 
     With ``jitter`` (float B×4: brightness, contrast and saturation factors and a hue shift in
     turns, one row per clip; B×8 for ``jitter_mode="pil"``, the order of the operations after
-    them) the colour jitter runs first, on whatever device the clips are on.
+    them) the colour jitter runs first, on whatever device the clips are on; ``jitter`` may stay
+    on the CPU (it is moved here, without waiting).
     """
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], jitter_mode: str = "float") -> None:
@@ -39,10 +40,10 @@ class DeviceTransform:
         lead = clips.shape[:-4]
         x = clips.reshape(-1, *clips.shape[-4:]).permute(0, 4, 1, 2, 3)
         if jitter is not None and self.jitter_mode == "pil":
-            x = pil_colour_jitter(x, jitter.to(x.device, torch.float32))
+            x = pil_colour_jitter(x, jitter)  # its plan from the parameters where they lie (the CPU)
         x = x.float().div_(255)
         if jitter is not None and self.jitter_mode != "pil":
-            x = colour_jitter(x, jitter.to(x.device, torch.float32))
+            x = colour_jitter(x, jitter.to(x.device, torch.float32, non_blocking=True))
         x = (x - self.mean.to(x.device)) / self.std.to(x.device)
         return x.reshape(*lead, *x.shape[1:])
 

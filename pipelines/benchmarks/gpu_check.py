@@ -38,10 +38,11 @@ CLIP = ClipConfig(crop_size=112, flip=True, jitter=0.2, hue=0.2, jitter_mode="pi
 ALGORITHMS = ("supervised", "adversarial", "spatial_adversary", "static_inputs")
 
 
-def jitter_params(batch: int) -> torch.Tensor:
-    """B×8 jitter parameters of ``CLIP`` as the training clips draw them."""
-    return torch.from_numpy(np.stack([draw_clip(0, 0, k, 32, 16, 128, 171, CLIP.crop_size, CLIP.flip, CLIP.jitter,
-                                                CLIP.hue, CLIP.jitter_mode).jitter_params() for k in range(batch)]))
+def jitter_params(batch: int, pin: bool = False) -> torch.Tensor:
+    """B×8 jitter parameters of ``CLIP`` as the training clips draw them (in pinned memory with ``pin``)."""
+    params = torch.from_numpy(np.stack([draw_clip(0, 0, k, 32, 16, 128, 171, CLIP.crop_size, CLIP.flip, CLIP.jitter,
+                                                  CLIP.hue, CLIP.jitter_mode).jitter_params() for k in range(batch)]))
+    return params.pin_memory() if pin else params
 
 
 def step_throughput(name: str, device: torch.device, batch: int = 64, frames: int = 16, steps: int = 10,
@@ -55,7 +56,8 @@ def step_throughput(name: str, device: torch.device, batch: int = 64, frames: in
     precision.prepare_model(algo, device).train()
     opt = make_optimizer(algo.parameters(), OptimConfig(lr=0.01))
     data = {"clips": torch.randint(0, 256, (batch, frames, crop, crop, 3), dtype=torch.uint8, device=device),
-            "jitter": jitter_params(batch).to(device), "label": torch.randint(0, 400, (batch,), device=device)}
+            "jitter": jitter_params(batch, pin=device.type == "cuda"),  # on the host, as the batches bring it
+            "label": torch.randint(0, 400, (batch,), device=device)}
     inputs = DeviceTransform.of(CLIP)
 
     def step() -> None:
