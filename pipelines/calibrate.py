@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from drl_core.algorithms import Supervised
+from drl_core.config import added_at_default
 from drl_core.engine import fit, predict, seed_everything
 from drl_core.models import build_model
 from pipelines.benchmark_data import prepare_benchmark
@@ -54,7 +55,7 @@ def study_recipe(cfg: StudyConfig) -> StudyConfig:
 def cached_train_and_test(cfg: StudyConfig, bias: float, seed: int, out: Path) -> dict[str, float]:
     """:func:`train_and_test`, reusing an earlier result of the very same measurement."""
     payload = to_dict(dataclasses.replace(cfg, benchmark=dataclasses.replace(cfg.benchmark, bias=bias), seed=seed,
-                                          output_dir=""))
+                                          output_dir=""), skip=added_at_default)  # results cached before an option stay found
     payload = {k: payload[k] for k in ("benchmark", "decode", "calibration", "seed")}  # what the measurement reads
     key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
     path = out / "calibration_runs" / f"{key}.json"

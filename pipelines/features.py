@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -19,14 +18,15 @@ import torch
 from drl_core.config import ClipConfig
 from pipelines.data.inference_stream import InferenceStream
 from pipelines.evaluation import device, predictions
-from pipelines.stages.base import StageContext
+from pipelines.stages.base import StageContext, key_form
 
 
 def cached_features(ctx: StageContext, role: str, model: torch.nn.Module, clip: ClipConfig,
                     stream: InferenceStream, per_clip: bool = False) -> dict[str, np.ndarray]:
     """``features`` V×D and ``labels`` V of the split bound to ``role``, from the cache or computed
     now; with ``per_clip`` also ``clip_features`` V×N×D (N = ``clip.test_clips``)."""
-    ident = {"model": ctx.inputs["model"].key, "split": ctx.inputs[role].key, "clip": asdict(clip)}
+    # key_form: an added clip option at its default (jitter_mode) leaves the files' names as they were
+    ident = {"model": ctx.inputs["model"].key, "split": ctx.inputs[role].key, "clip": key_form(clip)}
     if per_clip:  # a file of its own; the video-only files keep their names
         ident["per_clip"] = True
     name = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]

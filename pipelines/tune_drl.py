@@ -25,6 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (as `ray job submit` does): import from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from drl_core.config import added_at_default  # noqa: E402
 from pipelines import run_tags, tracking  # noqa: E402
 from pipelines.config.weights import check_weights  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
@@ -71,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def experiment_name(cfg: StudyConfig) -> str:
     """``<algorithm>-<hash of the config>``: the same command finds (and restores) its search."""
-    data = {k: v for k, v in to_dict(cfg).items() if k != "output_dir"}
+    data = {k: v for k, v in to_dict(cfg, skip=added_at_default).items() if k != "output_dir"}  # as before an added option
     return f"{cfg.tune.algorithm}-{hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]}"
 
 

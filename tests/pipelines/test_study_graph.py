@@ -120,8 +120,8 @@ def test_runtime_settings_are_no_part_of_any_stage_key():
 
 
 def test_an_added_option_at_its_default_leaves_the_keys_cached_before_it_alone():
-    """fewshot.items (added in session 18): its default keeps every few-shot key as it was; the
-    key form below is the one those stages had (FewShotConfig without the field)."""
+    """fewshot.items and clip.jitter_mode (added in session 18): their defaults keep every key as
+    it was; the key form below is the one those stages had (FewShotConfig without the field)."""
     from pipelines.stages.base import key_form, stage_key
 
     fewshot = by_name(build_study(StudyConfig()))["fewshot/baseline/synth_paths"]
@@ -131,6 +131,16 @@ def test_an_added_option_at_its_default_leaves_the_keys_cached_before_it_alone()
     clip = by_name(build_study(load_config(StudyConfig, None, {"fewshot.items": "clip"})))["fewshot/baseline/synth_paths"]
     assert key_form(clip.config)["fewshot"]["items"] == "clip"
     assert stage_key(clip, {"x": "k"}) != stage_key(fewshot, {"x": "k"})
+    # the calibration cache and Tune's experiment names leave them out the same way
+    from drl_core.config import added_at_default
+    from pipelines.config.loader import to_dict
+    from pipelines.tune_drl import experiment_name
+
+    plain = to_dict(StudyConfig(), skip=added_at_default)
+    assert "items" not in plain["fewshot"] and "jitter_mode" not in plain["pretrain"]["clip"]
+    pil = load_config(StudyConfig, None, {"pretrain.clip.jitter_mode": "pil"})
+    assert to_dict(pil, skip=added_at_default)["pretrain"]["clip"]["jitter_mode"] == "pil"
+    assert experiment_name(pil) != experiment_name(StudyConfig())
 
 
 def test_the_number_of_training_workers_is_part_of_every_training_key_and_only_theirs():
