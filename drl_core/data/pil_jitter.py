@@ -95,6 +95,9 @@ def pil_colour_jitter(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
 
     Which clips take which operation at each step is worked out where ``params`` lies (on the
     CPU, as the batches bring them): a device's stream is never waited for."""
+    if params.shape[-1] != 8:
+        raise ValueError(f"the pil jitter needs 8 parameters per clip (4 factors, the order), got {params.shape[-1]}: "
+                         "were the clips drawn with another jitter_mode?")
     x = x.int()
     factors = params[:, :4].to(x.device, torch.float32, non_blocking=True)
     alpha = factors[:, :3].reshape(-1, 3, 1, 1, 1, 1)

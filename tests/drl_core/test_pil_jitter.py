@@ -132,3 +132,9 @@ def test_contrast_rounds_each_frame_s_mean_luma_half_up():
     ours = pil_jitter.pil_colour_jitter(torch.from_numpy(x).permute(0, 4, 1, 2, 3), torch.from_numpy(params))
     np.testing.assert_array_equal(ours[0].permute(1, 2, 3, 0).numpy(), pil_clip(x[0], params[0]))
     assert ours[0, 0, 0, 0].tolist() == [9, 11]  # pivot 11: 11 + 1.6·(10 − 11) = 9.4 → 9 (pivot 10 gives [10, 11])
+
+
+def test_parameters_drawn_for_the_float_jitter_are_refused_by_the_pil_jitter():
+    x = torch.zeros(2, 2, 4, 4, 3, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="8 parameters per clip.*got 4"):
+        DeviceTransform((0.5,) * 3, (0.2,) * 3, "pil")(x, torch.ones(2, 4))
