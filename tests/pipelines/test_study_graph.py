@@ -197,6 +197,7 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     assert (cfg.fewshot.ways, cfg.fewshot.shots, cfg.fewshot.queries, cfg.fewshot.episodes) == (5, (1, 5), 5, 1000)
     assert cfg.fewshot.classifier == "closer_softmax"  # the reference's CloserBaseline
     assert cfg.fewshot.items == "clip"  # which trains on every support clip as a sample
+    assert cfg.pretrain.clip.jitter_mode == cfg.finetune_clip.jitter_mode == "pil"  # torchvision's PIL arithmetic
     for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
         assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
     specs = build_study(cfg)
@@ -223,7 +224,7 @@ def test_table_1_from_scratch_configs(dataset):
     assert (o.optimizer, o.epochs, o.lr, o.step_size, o.weight_decay, o.batch_size) == ("sgd", 100, 0.1, 30, 1e-3, 64)
     assert cfg.pretrain.model.checkpoint == "" and cfg.data.source.reader == dataset and not cfg.data.downstream
     assert cfg.drl.optim.epochs == 25 and cfg.drl.optim.freeze_bn
-    assert (cfg.pretrain.clip.jitter, cfg.pretrain.clip.hue) == (0.4, 0.4)  # the reference's config of the dataset
+    assert (cfg.pretrain.clip.jitter, cfg.pretrain.clip.hue, cfg.pretrain.clip.jitter_mode) == (0.4, 0.4, "pil")  # the reference's config of the dataset
     validate(build_study(cfg))
 
 
