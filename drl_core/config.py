@@ -13,12 +13,13 @@ from drl_core.names import ALGORITHM_NAMES, JITTER_MODES, MODEL_NAMES
 # Field metadata of an option added after results were cached: while it holds its default it is
 # no part of a stage's cache key, so stages cached before it existed (which ran as its default)
 # stay valid (pipelines.stages.base.key_form reads it).
-ADDED_OPTION = {"added_option": True}
+_ADDED = "added_option"
+ADDED_OPTION = {_ADDED: True}
 
 
 def added_at_default(f: Field, value: Any) -> bool:
     """Whether config field ``f``, holding ``value``, is an :data:`ADDED_OPTION` at its default."""
-    return bool(f.metadata.get("added_option")) and value == f.default
+    return bool(f.metadata.get(_ADDED)) and value == f.default
 
 
 def check(cond: bool, key: str, message: str) -> None:

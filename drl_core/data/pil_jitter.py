@@ -117,5 +117,5 @@ def pil_colour_jitter(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
                 part = blend(luma(part), part, alpha[rows, 2])
             else:
                 part = adjust_hue(part, factors[rows, 3])
-            x = x.index_copy(0, rows, part)
+            x.index_copy_(0, rows, part)  # only these clips' bytes move
     return x.to(torch.uint8)

@@ -169,7 +169,7 @@ def episode_items(features: torch.Tensor, ep: Episode) -> tuple[torch.Tensor, to
 
 def closer_softmax_scores(features: torch.Tensor, eps: list[Episode], ways: int, seed: int,
                           device: torch.device | None = None, chunk_bytes: int = 2 ** 28) -> list[torch.Tensor]:
-    """Query scores (Q·N×ways, float64, on the CPU) of :func:`closer_softmax` in each episode,
+    """Query scores (Q·N×ways, float64, on the CPU) of :func:`fit_closer_softmax`'s layer in each episode,
     episode e's draws from ``default_rng([seed, e])``. Episodes are trained together on ``device``,
     as many at once as fit ``chunk_bytes`` of support features."""
     per_episode = episode_items(features, eps[0])[0].numel() * 8
