@@ -51,8 +51,11 @@ def test_a_server_that_never_answers_is_an_error_not_a_hang():
     server.close()
 
 
-def test_a_read_only_store_is_a_one_line_error_but_can_still_be_read(tmp_path):
+def test_a_read_only_store_is_a_one_line_error_but_can_still_be_read(tmp_path, monkeypatch):
     Tracker(str(tmp_path)).create_run("study")
+    # MLflow makes the parent folder of a `file:` path relative to the working directory
+    # (`_make_parent_dirs_if_sqlite`): keep that empty folder out of the checkout.
+    monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///file:{tmp_path}/mlflow.db?mode=ro&uri=true"
     with pytest.raises(TrackingError, match="is read-only") as err:
         open_client(uri)
