@@ -6,3 +6,4 @@ ALGORITHM_NAMES = ("supervised", "adversarial", "spatial_adversary", "static_inp
 FEWSHOT_CLASSIFIERS = ("nearest_centroid", "logistic", "closer_softmax")
 FEWSHOT_ITEMS = ("video", "clip")  # what one few-shot sample is: a video (its clips averaged) or each clip
 JITTER_MODES = ("float", "pil")  # colour jitter arithmetic: ours in float, or the reference's PIL functions, bit for bit
+TEST_SPACINGS = ("span", "segments")  # test windows: first at the row's start and last at its end, or at segment centres (the reference's)

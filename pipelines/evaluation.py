@@ -1,7 +1,7 @@
 """Test-time measurements on decoded splits: multi-clip accuracy, dynamic score, static probes.
 
-Every test item is a video's ``clip.test_clips`` uniformly spaced 1-s clips, centre crops, cut
-from its row; the logits are averaged over them. Splits stream in batches of videos, cut in the
+Every test item is one of a video's ``clip.test_clips`` uniformly spaced 1-s clips, centre crops,
+cut from its row (or, ``clip.test_sparse``, one frame of each); the logits are averaged over them. Splits stream in batches of videos, cut in the
 calling process or by Ray Data tasks (:class:`pipelines.data.inference_stream.InferenceStream`): only
 per-video logits and features are kept.
 """
@@ -101,12 +101,14 @@ def mapped_accuracy(pred: Predictions, split_classes: tuple[str, ...], model_cla
 
 
 def evaluate_job(job, algo: nn.Module, network: nn.Module, device: torch.device) -> dict:
-    """After a training job: accuracy on each eval split (classify), or DS on each (distill)."""
+    """After a training job: accuracy on each eval split (classify), or DS on each (distill), on
+    test items cut with ``job.test_clip`` if set, else ``job.clip``."""
     results: dict = {}
+    clip = job.test_clip or job.clip
     for name, split_dir in job.eval_splits:
         if job.kind == "distill":
-            results[name] = distilled_score(algo.teacher, network, split_dir, job.clip, job.inference_stream, device)
+            results[name] = distilled_score(algo.teacher, network, split_dir, clip, job.inference_stream, device)
         else:
-            pred, _ = predictions(network, split_dir, job.clip, job.inference_stream, device)
+            pred, _ = predictions(network, split_dir, clip, job.inference_stream, device)
             results[name] = {"acc1": pred.accuracy}
     return results

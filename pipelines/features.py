@@ -24,7 +24,7 @@ from pipelines.stages.base import StageContext, key_form
 def cached_features(ctx: StageContext, role: str, model: torch.nn.Module, clip: ClipConfig,
                     stream: InferenceStream, per_clip: bool = False) -> dict[str, np.ndarray]:
     """``features`` V×D and ``labels`` V of the split bound to ``role``, from the cache or computed
-    now; with ``per_clip`` also ``clip_features`` V×N×D (N = ``clip.test_clips``)."""
+    now; with ``per_clip`` also ``clip_features`` V×N×D (N test items: :func:`pipelines.data.cutting.test_shape`)."""
     # key_form: an added clip option at its default (jitter_mode) leaves the files' names as they were
     ident = {"model": ctx.inputs["model"].key, "split": ctx.inputs[role].key, "clip": key_form(clip)}
     if per_clip:  # a file of its own; the video-only files keep their names

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from drl_core.config import ModelConfig
 from pipelines.config.schema import SYNTHETIC, DatasetConfig, StudyConfig
+from pipelines.data.cutting import test_shape
 from pipelines.study_graph import STATIC, build_study, decoded_splits
 from pipelines.synthetic.generate import static_classes
 
@@ -44,6 +45,7 @@ class SplitSize:
     classes: int
     stored_per_video: float  # bytes in the shards
     decoded_per_video: float  # bytes of its uint8 frames
+    clip_frames: int  # frames of one clip (the decode's num_frames for this dataset)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class StagePlan:
 
 def split_size(cfg: StudyConfig, ds: DatasetConfig, split: str) -> SplitSize:
     """Videos, length and bytes per video of one split."""
-    d, b = cfg.decode, cfg.benchmark
+    d, b = cfg.decode_of(ds), cfg.benchmark
     if ds.reader == SYNTHETIC:
         per_class = b.source_train_per_class if split == ds.train_split else b.source_test_per_class
         classes = 10
@@ -74,7 +76,7 @@ def split_size(cfg: StudyConfig, ds: DatasetConfig, split: str) -> SplitSize:
     frames = max(d.num_frames, round(seconds * d.num_frames / d.clip_seconds))
     decoded = frames * d.short_side * width * 3
     stored = decoded * (JPEG_RATIO if d.encoding(ds.reader) == "jpeg" else 1.0)
-    return SplitSize(videos, seconds, classes, stored, decoded)
+    return SplitSize(videos, seconds, classes, stored, decoded, d.num_frames)
 
 
 @lru_cache(maxsize=None)
@@ -95,7 +97,7 @@ def _train_peak(cfg: StudyConfig, job, size: SplitSize) -> float:
     if job.algorithm.name in ("adversarial", "spatial_adversary"):
         state += model_size(job.algorithm.spatial, size.classes)[0] * 20
     local = max(1, job.optim.batch_size // res.num_workers)
-    clip = cfg.decode.num_frames * job.clip.crop_size ** 2 * 3
+    clip = size.clip_frames * job.clip.crop_size ** 2 * 3
     buffers = (job.prefetch_batches + 2) * local * clip * 2  # uint8 batches, pageable and pinned
     host_activations = 0 if gpu else local * clip / 3 * job.model.width * 4 * 24  # forward and backward
     return WORKER_BASE[gpu] + state + buffers + host_activations + size.videos * 256
@@ -107,9 +109,11 @@ def _eval_peak(cfg: StudyConfig, model: ModelConfig, sizes: list[SplitSize], cli
     params, dim = model_size(model, classes)
     videos = sum(s.videos for s in sizes)
     kept = videos * (dim + classes) * 4 * 3  # per-video features and logits (teacher, student, probe)
-    kept += videos * clip.test_clips * dim * 4 * 2 if per_clip else 0  # each clip's features, and their concatenation
+    frames = max(s.clip_frames for s in sizes)
+    items = test_shape(clip, frames)[0]
+    kept += videos * items * dim * 4 * 2 if per_clip else 0  # each item's features, and their concatenation
     stream = cfg.resources.inference_stream()
-    clips = stream.batch_size * clip.test_clips * cfg.decode.num_frames * clip.crop_size ** 2 * 3  # uint8
+    clips = stream.batch_size * clip.test_clips * frames * clip.crop_size ** 2 * 3  # uint8
     batch = clips if gpu else clips * (1 + 4 * 24)  # on a CPU, float input and activations on the host
     # cut here: one decoded row at a time; by Ray Data tasks: their prefetched batches
     loading = stream.prefetch_batches * clips if stream.ray_data else max(s.decoded_per_video for s in sizes)
@@ -120,7 +124,7 @@ def plan_study(cfg: StudyConfig) -> list[StagePlan]:
     """One row per stage (the report's last)."""
     splits = decoded_splits(cfg)
     sizes = {name: split_size(cfg, ds, split) for name, (ds, split) in splits.items()}
-    res, d = cfg.resources, cfg.decode
+    res = cfg.resources
     gpu = f", {res.gpus_per_worker:g} GPU" if res.use_gpu else ""
     rows = []
     for spec in build_study(cfg):
@@ -129,7 +133,7 @@ def plan_study(cfg: StudyConfig) -> list[StagePlan]:
         shard = sum(s.videos * s.stored_per_video for s in read_sizes) / GIB
         if spec.kind == "decode":
             s = sizes[spec.name]
-            peak = 1.0 * GIB + d.videos_per_task * (s.decoded_per_video + s.stored_per_video) * 2
+            peak = 1.0 * GIB + spec.config.decode.videos_per_task * (s.decoded_per_video + s.stored_per_video) * 2
             rows.append(StagePlan(spec.name, (), s.videos * s.stored_per_video / GIB, peak / GIB,
                                   "tasks of 1 CPU"))
         elif spec.kind == "train":
@@ -142,7 +146,8 @@ def plan_study(cfg: StudyConfig) -> list[StagePlan]:
                                   f"{res.num_workers}× ({res.cpus_per_worker:g} CPU{gpu}){feed}"))
         elif spec.kind in ("evaluate", "linear_probe", "fewshot"):
             per_clip = spec.kind == "fewshot" and spec.config.fewshot.items == "clip"
-            peak = _eval_peak(cfg, cfg.pretrain.model, read_sizes, spec.config.clip, per_clip)
+            clips = [spec.config.clip, *(c for _, c in getattr(spec.config, "mapped_clips", ()))]
+            peak = max(_eval_peak(cfg, cfg.pretrain.model, read_sizes, c, per_clip) for c in clips)
             feed = (f" + {res.inference_tasks} data tasks of {res.data_cpus:g} CPU" if spec.data_cpus
                     else ", clips cut in the task")
             rows.append(StagePlan(spec.name, reads, shard, peak / GIB,

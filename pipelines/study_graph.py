@@ -89,7 +89,7 @@ def data_stages(cfg: StudyConfig) -> list[StageSpec]:
         specs.append(StageSpec(names.GENERATE, "generate", cfg.benchmark, resources={"num_cpus": 1}))
         deps = (("benchmark", names.GENERATE),)
     for name, (ds, split) in decoded_splits(cfg).items():
-        specs.append(StageSpec(name, "decode", DecodeStage(cfg.decode, ds, split),
+        specs.append(StageSpec(name, "decode", DecodeStage(cfg.decode_of(ds), ds, split),
                                deps if ds.reader == "synthetic" else (), always_run=True, resources=NO_CPU))
     return specs
 
@@ -138,7 +138,8 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
     mapped = tuple((d.name, d.name) for d in cfg.data.evaluation)
     mapped_deps = tuple((d.name, decode_name(d, d.test_split)) for d in cfg.data.evaluation)
     weights = (("model", names.pretrain_stage(model)),)
-    evaluate = EvaluateStage(cfg.pretrain.clip, res.inference_stream(), tests, mapped)
+    mapped_clips = tuple((d.name, d.test_clip) for d in cfg.data.evaluation if d.test_clip)
+    evaluate = EvaluateStage(cfg.pretrain.clip, res.inference_stream(), tests, mapped, mapped_clips)
     specs = [StageSpec(names.evaluate_stage(model), "evaluate", evaluate, weights + test_deps + mapped_deps,
                        resources=eval_res, data_cpus=res.inference_cpus())]
     ds = cfg.dynamic_score
@@ -152,13 +153,13 @@ def model_stages(cfg: StudyConfig, model: str) -> list[StageSpec]:
         splits = (("train", decode_name(d, d.train_split)), ("test", decode_name(d, d.test_split)))
         tune = TrainJob("classify", "train", cfg.pretrain.model, d.finetune or cfg.finetune.optim, cfg.finetune_clip,
                         AlgorithmConfig(name="supervised"), (("test", "test"),), init="model", reset_head=True,
-                        seed=cfg.seed, **job_resources(res))
+                        seed=cfg.seed, test_clip=d.test_clip, **job_resources(res))
         specs.append(StageSpec(names.finetune_stage(model, d.name), "train", tune, weights + splits, **TRAIN))
-        probe = LinearProbeStage(cfg.linear_probe, cfg.pretrain.clip, res.inference_stream())
+        probe = LinearProbeStage(cfg.linear_probe, cfg.test_clip_of(d), res.inference_stream())
         specs.append(StageSpec(names.linear_probe_stage(model, d.name), "linear_probe", probe, weights + splits,
                                resources=eval_res, data_cpus=res.inference_cpus()))
     for d in cfg.data.fewshot:
-        fewshot = FewShotStage(cfg.fewshot, cfg.pretrain.clip, res.inference_stream())
+        fewshot = FewShotStage(cfg.fewshot, cfg.test_clip_of(d), res.inference_stream())
         specs.append(StageSpec(names.fewshot_stage(model, d.name), "fewshot", fewshot,
                                weights + (("test", decode_name(d, d.test_split)),), resources=eval_res, data_cpus=res.inference_cpus()))
     return specs

@@ -29,10 +29,24 @@ def row_frame_times(count: int, clip_seconds: float, num_frames: int) -> np.ndar
     return (np.arange(count) + 0.5) * clip_seconds / num_frames
 
 
-def window_starts(row_frames: int, num_frames: int, num_clips: int) -> np.ndarray:
+def window_starts(row_frames: int, num_frames: int, num_clips: int, spacing: str = "span") -> np.ndarray:
     """First row frame of each of ``num_clips`` uniformly spaced test windows of ``num_frames``
-    frames (int64, shape (num_clips,)); one window is centred."""
+    frames (int64, shape (num_clips,)).
+
+    ``span``: the first window at the row's start, the last at its end (one window: centred).
+    ``segments``: the reference's (``VideoDataset._sample_start_times``, ``sampling='uniform'``):
+    the row less a clip and one frame, ``n - T - 1`` frames, cut into ``num_clips`` equal
+    segments, each window starting at the first frame at or after a segment's centre,
+    ``ceil((j + ½)(n - T - 1) / num_clips)`` in exact integer arithmetic. A row that short (the
+    reference draws another video instead) has every window at its start.
+    """
     slack = max(row_frames - num_frames, 0)
+    if spacing == "segments":
+        room = max(row_frames - num_frames - 1, 0)
+        j = np.arange(num_clips, dtype=np.int64)
+        return -((-(2 * j + 1) * room) // (2 * num_clips))
+    if spacing != "span":
+        raise ValueError(f"test spacing must be 'span' or 'segments', got {spacing!r}")
     if num_clips == 1:
         return np.array([slack // 2], np.int64)
     return np.rint(np.linspace(0, slack, num_clips)).astype(np.int64)

@@ -142,6 +142,9 @@ class DatasetConfig:
     ooc_split: str = "test_out_of_context"
     # A partial block here starts from the study's finetune.optim (pipelines/config/merge.py).
     finetune: OptimConfig | None = field(default=None, metadata={MERGE_ONTO: "finetune.optim"})
+    # Both session 19, added options: unset, they leave every stage's cache key as it was.
+    decode: DecodeConfig | None = field(default=None, metadata={MERGE_ONTO: "decode", **ADDED_OPTION})
+    test_clip: ClipConfig | None = field(default=None, metadata={MERGE_ONTO: "pretrain.clip", **ADDED_OPTION})
 
     def __post_init__(self) -> None:
         _check(bool(self.name) and "/" not in self.name, "name", f"must be a non-empty name without '/', got {self.name!r}")
@@ -391,8 +394,16 @@ class StudyConfig:
 
     @property
     def finetune_clip(self) -> ClipConfig:
-        """The clips every fine-tuning stage trains and tests on."""
+        """The clips every fine-tuning stage trains on (and tests on, but for a dataset's ``test_clip``)."""
         return self.finetune.clip or self.pretrain.clip
+
+    def decode_of(self, ds: DatasetConfig) -> DecodeConfig:
+        """How ``ds``'s splits are decoded: its own ``decode`` block, else the study's."""
+        return ds.decode or self.decode
+
+    def test_clip_of(self, ds: DatasetConfig) -> ClipConfig:
+        """How ``ds``'s videos are cut as test items: its own ``test_clip``, else ``pretrain.clip``."""
+        return ds.test_clip or self.pretrain.clip
 
     def __post_init__(self) -> None:
         for name, dist in self.search.items():
@@ -402,6 +413,14 @@ class StudyConfig:
             _check(tuned is None or tuple(getattr(tuned, stat)) == tuple(getattr(self.pretrain.clip, stat)),
                    f"finetune.clip.{stat}", f"must be pretrain.clip.{stat}, the normalisation the models were "
                    f"pretrained with ({list(getattr(self.pretrain.clip, stat))})")
+        _check(self.data.source.test_clip is None, "data.source.test_clip",
+               "the source's test clips are pretrain.clip's: set them there")
+        for group in ("downstream", "fewshot", "evaluation"):
+            for i, d in enumerate(getattr(self.data, group)):
+                for stat in ("mean", "std"):
+                    _check(d.test_clip is None or tuple(getattr(d.test_clip, stat)) == tuple(getattr(self.pretrain.clip, stat)),
+                           f"data.{group}[{i}].test_clip.{stat}", f"must be pretrain.clip.{stat}, the normalisation "
+                           f"the models were pretrained with ({list(getattr(self.pretrain.clip, stat))})")
         names = {d.name for d in self.data.downstream}
         _check(not self.report.tsne_dataset or self.report.tsne_dataset in names, "report.tsne_dataset",
                f"{self.report.tsne_dataset!r} is not a downstream dataset ({', '.join(sorted(names))})")

@@ -37,25 +37,40 @@ def train_item(index: SplitIndex, i: int, clip: ClipConfig, seed: int, epoch: in
             "label": int(index.labels[i]), "video": i, "start": d.start, "jitter": d.jitter_params()}
 
 
+def test_windows(row_frames: int, clip_frames: int, clip: ClipConfig) -> np.ndarray:
+    """Row frame indices of a video's test items, int64 items × frames: ``clip.test_clips``
+    windows of ``clip_frames`` (``clip.test_spacing``), or with ``clip.test_sparse`` their
+    transpose, item m made of frame m of every window (the reference's ``sparse``)."""
+    starts = window_starts(row_frames, clip_frames, clip.test_clips, clip.test_spacing)
+    windows = np.stack([window(row_frames, s, clip_frames) for s in starts])
+    return np.ascontiguousarray(windows.T) if clip.test_sparse else windows
+
+
+def test_shape(clip: ClipConfig, clip_frames: int) -> tuple[int, int]:
+    """(items, frames per item) of a video's test clips."""
+    return (clip_frames, clip.test_clips) if clip.test_sparse else (clip.test_clips, clip_frames)
+
+
 def test_item(index: SplitIndex, i: int, clip: ClipConfig, out: np.ndarray | None = None) -> dict:
-    """Video ``i``'s ``clip.test_clips`` uniformly spaced clips, centre crops: uint8 N×T×S×S×3
-    (written into ``out`` if given)."""
-    frames = index.frames(i)
-    t, (h, w, _) = index.clip_frames, frames.shape[1:]
+    """Video ``i``'s test items (:func:`test_windows`), centre crops: uint8 N×T×S×S×3 (written
+    into ``out`` if given). Only the frames they show are read and decoded."""
+    n, (h, w, _) = int(index.row_frames[i]), index.frame_shapes[i].tolist()
+    windows = test_windows(n, index.clip_frames, clip)
+    unique, local = np.unique(windows, return_inverse=True)
+    frames, local = index.frames(i, unique), local.reshape(windows.shape)
     top, left = centre(h, w, clip.crop_size)
-    starts = window_starts(len(frames), t, clip.test_clips)
     if out is None:
-        out = np.empty((len(starts), t, clip.crop_size, clip.crop_size, frames.shape[-1]), np.uint8)
-    for k, s in enumerate(starts):
-        cut_clip(frames, window(len(frames), s, t), top, left, clip.crop_size, False, out[k])
+        out = np.empty((*windows.shape, clip.crop_size, clip.crop_size, frames.shape[-1]), np.uint8)
+    for k, rows in enumerate(local):
+        cut_clip(frames, rows, top, left, clip.crop_size, False, out[k])
     return {"clips": out, "label": int(index.labels[i]), "video": i}
 
 
 def test_batch(index: SplitIndex, positions: list[int], clip: ClipConfig) -> dict[str, np.ndarray]:
     """The test clips of the videos at ``positions``, cut straight into one batch (one copy of
-    each pixel): ``clips`` uint8 B×N×T×S×S×3, ``label`` and ``video`` (B,) int64."""
+    each pixel): ``clips`` uint8 B×N×T×S×S×3 (:func:`test_shape`), ``label`` and ``video`` (B,) int64."""
     size = clip.crop_size
-    clips = np.empty((len(positions), clip.test_clips, index.clip_frames, size, size, 3), np.uint8)
+    clips = np.empty((len(positions), *test_shape(clip, index.clip_frames), size, size, 3), np.uint8)
     for k, i in enumerate(positions):
         test_item(index, int(i), clip, clips[k])
     return {"clips": clips, "label": index.labels[np.asarray(positions, np.int64)],

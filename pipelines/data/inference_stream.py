@@ -1,7 +1,7 @@
 """How a split's test clips reach the model that scores them.
 
-Every test item is a video's ``clip.test_clips`` uniformly spaced 1-s clips, centre crops, cut
-from its row (:func:`pipelines.data.cutting.test_item`). They stream in batches of
+A video's test items are its ``clip.test_clips`` uniformly spaced 1-s clips, centre crops, cut
+from its row (:func:`pipelines.data.cutting.test_item`; with ``clip.test_sparse``, one frame of each per item). They stream in batches of
 ``batch_size`` videos, in index order, into the process that holds the model (a stage task or a
 training worker, on its device), which keeps only per-video logits and features.
 

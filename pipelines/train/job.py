@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from drl_core.config import ADDED_OPTION, AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from pipelines.data.inference_stream import InferenceStream
 from pipelines.stages.base import RUNTIME
 
@@ -33,6 +33,8 @@ class TrainJob:
     beside it (the static-task pretraining) (:func:`pipelines.train.launcher.stage_resources`); ``ingest``
     is ``ray_data`` (clips streamed by Ray Data tasks) or ``worker`` (cut in the one worker);
     ``inference_stream`` brings the test clips of the evaluation after training and of the Tune probe.
+    ``test_clip``, if set, cuts the evaluation's test items in place of ``clip`` (a fine-tuning
+    dataset's own ``test_clip``).
     """
 
     kind: str
@@ -49,6 +51,7 @@ class TrainJob:
     seed: int = 0
     deterministic: bool = True
     workers: int = 1
+    test_clip: ClipConfig | None = field(default=None, metadata=ADDED_OPTION)  # session 19
     inference_stream: InferenceStream = field(default_factory=InferenceStream, metadata=RUNTIME)
     data_cpus: float = field(default=0.25, metadata=RUNTIME)
     videos_per_task: int = field(default=32, metadata=RUNTIME)

@@ -1,6 +1,7 @@
 """The evaluate stage on a test set with its own class list (Mimetics-style), and the few-shot
 stage on held-out classes, run on real decoded splits and a saved model."""
 
+import pytest
 import torch
 
 from drl_core.config import ClipConfig, ModelConfig
@@ -76,6 +77,29 @@ def test_fewshot_clip_items_keep_each_test_clip_s_features_in_a_cache_file_of_th
     one = dataclasses.replace(CLIP, test_clips=1)  # one clip per video: a clip item is the video item
     assert run("clip", one) == run("video", one)
     assert len(list((tmp_path / "features").glob("*.npz"))) == 3  # per clip (10 and 1 clips), per video (1 clip)
+    # the reference's SSv2 few-shot items: frame m of each of 5 segment-spaced windows, T items a video
+    sparse = dataclasses.replace(CLIP, test_clips=5, test_spacing="segments", test_sparse=True)
+    run("clip", sparse)
+    [items] = [np.load(f)["clip_features"] for f in (tmp_path / "features").glob("*.npz")
+               if "clip_features" in np.load(f) and np.load(f)["clip_features"].shape[1] not in (1, CLIP.test_clips)]
+    assert items.shape == (24, 4, 64)  # make_split's clips are 4 frames: 4 items of 5 frames each
+
+
+def test_evaluate_cuts_a_mapped_set_with_its_own_test_clips(tmp_path, make_split):
+    import dataclasses
+
+    test = _split(tmp_path / "mimetics", make_split, num_classes=2, videos_per_class=3, size=24)
+    model = _model(tmp_path, ["class 0", "class 1"])
+    def acc(clip, own=()):
+        cfg = evaluate.EvaluateStage(clip, InferenceStream(4), (), (("mimetics", "mimetics"),), own)
+        return evaluate.run(_ctx(tmp_path, "evaluate", cfg, {"model": model, "mimetics": test}))["eval"]["mimetics"]
+
+    too_large = dataclasses.replace(CLIP, crop_size=32)  # the split's frames are 24 pixels
+    with pytest.raises(ValueError, match="smaller than the crop size 32"):
+        acc(CLIP, (("mimetics", too_large),))
+    assert acc(too_large, (("mimetics", CLIP),)) == acc(CLIP)  # its own clips, not the stage's
+    with pytest.raises(ValueError, match="smaller than the crop size 32"):
+        acc(too_large, (("elsewhere", CLIP),))  # another set's clips are not its own
 
 
 def test_evaluate_cut_by_ray_data_in_its_placement_group_equals_cut_in_the_task(ray_local, tmp_path, make_split):

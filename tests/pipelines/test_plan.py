@@ -83,3 +83,16 @@ def test_the_disk_line_weighs_the_shards_still_to_write_against_the_room_before_
     (tmp_path / "shards" / "b.parquet").write_bytes(b"x" * 10)
     monkeypatch.undo()
     assert plan.folder_bytes(tmp_path / "shards") == 1034 and plan.folder_bytes(tmp_path / "none") == 0
+
+
+def test_a_datasets_own_decode_sizes_its_shards_and_its_stages():
+    """SSv2's few-shot rows (8 frames a second at 112 px) against the study's (16 at 128 px)."""
+    import dataclasses
+
+    cfg = load_config(StudyConfig, next(p for p in CONFIGS if p.name == "drl_r3d18_k400_1x16_100e.yaml"))
+    ssv2 = next(d for d in cfg.data.fewshot if d.name == "ssv2")
+    own, plain = split_size(cfg, ssv2, ssv2.test_split), split_size(cfg, dataclasses.replace(ssv2, decode=None), ssv2.test_split)
+    assert (own.clip_frames, plain.clip_frames) == (8, 16)
+    assert own.stored_per_video == pytest.approx(plain.stored_per_video / 2 * (112 / 128) ** 2, rel=0.03)
+    rows = {r.stage: r for r in plan_study(cfg)}
+    assert rows["decode/ssv2/validation"].shard_gib == pytest.approx(own.videos * own.stored_per_video / 2 ** 30)

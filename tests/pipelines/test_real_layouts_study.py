@@ -42,8 +42,18 @@ def study_yaml(tmp: Path) -> Path:
     - {dataset("ucf101", "ucf101", ucf.root, ucf.annotations, "train1", "test1")}
     - {dataset("hmdb51", "hmdb51", hmdb.root, hmdb.annotations, "train1", "test1")}
     - {dataset("diving48", "diving48", diving.root, diving.annotations, "train", "test")}
-  fewshot:  # UCF-101's first training list: three videos of each of five classes
-    - {dataset("ucf101_fewshot", "ucf101", ucf.root, ucf.annotations, "train1", "train1")}
+  fewshot:  # UCF-101's first training list: three videos of each of five classes, cut as the
+    # reference cuts SSv2's few-shot clips: rows of their own (12 frames a second, resized to the
+    # crop), segment-spaced windows, sparse items
+    - name: ucf101_fewshot
+      reader: ucf101
+      root: '{ucf.root}'
+      annotations: '{ucf.annotations}'
+      train_split: train1
+      test_split: train1
+      ooc_split: ''
+      decode: {{num_frames: 6, clip_seconds: 0.5, short_side: 28}}
+      test_clip: {{test_clips: 3, test_sparse: true}}
   evaluation:
     - {dataset("mimetics", "mimetics", mim_root, mim_ann, "", "test")}
 fewshot:  # as the real-data configs: the reference's classifier and items, its stronger jitter for fine-tuning
@@ -51,7 +61,7 @@ fewshot:  # as the real-data configs: the reference's classifier and items, its 
   classifier: closer_softmax
   items: clip
 pretrain:
-  clip: {{jitter_mode: pil}}  # the reference's PIL jitter arithmetic, as the real-data configs
+  clip: {{jitter_mode: pil, test_spacing: segments}}  # the reference's PIL jitter and test windows, as the real-data configs
 finetune:
   clip: {{jitter: 0.4, hue: 0.4}}
 drl:
@@ -73,6 +83,13 @@ def test_the_study_runs_on_native_layouts_of_real_datasets(ray_local, tmp_path, 
     [summary] = (out / "shards" / "ucf101" / "train1").glob("*/summary.json")
     summary = json.loads(summary.read_text())
     assert summary["by_status"] == {"ok": 15, "label_mismatch": 1}  # the fixture's bad row, kept in the manifest
+    [few] = (out / "shards" / "ucf101_fewshot" / "train1").glob("*/summary.json")
+    spec = json.loads(few.read_text())["spec"]
+    assert (spec["num_frames"], spec["clip_seconds"], spec["short_side"]) == (6, 0.5, 28)  # its own decode
+    import numpy as np
+
+    items = {np.load(f)["clip_features"].shape[:2] for f in (out / "features").glob("*.npz") if "clip_features" in np.load(f)}
+    assert items == {(15, 6)}  # 15 videos, 6 sparse items each (one frame of each of 3 windows)
     report = (out / "report" / "report.md").read_text()
     assert "accuracy on mimetics" in next(line for line in report.splitlines() if line.startswith("- **Alg. 3"))
     header = next(line for line in report.splitlines() if line.startswith("| model |"))

@@ -1,11 +1,13 @@
 """The study's DAG as the config describes it, and the shipped configs."""
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from pipelines.config.loader import load_config
+from pipelines.config.yaml_io import ConfigError
 from pipelines.config.schema import StudyConfig
 from pipelines.stages.runner import validate
 from pipelines.study_graph import build_study
@@ -143,6 +145,41 @@ def test_an_added_option_at_its_default_leaves_the_keys_cached_before_it_alone()
     assert experiment_name(pil) != experiment_name(StudyConfig())
 
 
+def test_a_datasets_own_decode_and_test_clips_reach_only_the_stages_that_read_it(tmp_path):
+    """``data.*[i].decode`` merges onto ``decode``, ``test_clip`` onto ``pretrain.clip``; each changes
+    the keys of that dataset's stages alone, and the source keeps pretrain.clip."""
+    from pipelines.stages.base import stage_key
+
+    path = tmp_path / "study.yaml"
+    paths = "    - {name: synth_paths, test_split: test, ooc_split: ''}\n"
+    tempo = ("    - name: synth_tempo\n      test_split: test\n      ooc_split: ''\n"
+             "      decode: {num_frames: 6}\n      test_clip: {test_clips: 4, test_sparse: true}\n")
+    path.write_text(f"data:\n  downstream:\n{paths}{tempo}  fewshot:\n{paths}{tempo}")
+    cfg = load_config(StudyConfig, path)
+    tempo = cfg.data.downstream[1]
+    assert cfg.decode_of(tempo) == dataclasses.replace(cfg.decode, num_frames=6)
+    assert cfg.test_clip_of(tempo) == dataclasses.replace(cfg.pretrain.clip, test_clips=4, test_sparse=True)
+    plain = by_name(build_study(load_config(StudyConfig, None)))
+    for name, spec in by_name(build_study(cfg)).items():
+        if name not in plain:
+            continue
+        own = "synth_tempo" in name
+        assert (stage_key(spec, {"x": "k"}) != stage_key(plain[name], {"x": "k"})) == own, name
+        if name.startswith("decode/synth_tempo/"):
+            assert spec.config.decode.num_frames == 6
+        if name.startswith(("linear_probe/", "finetune/", "fewshot/")) and own:
+            clip = spec.config.test_clip if name.startswith("finetune/") else spec.config.clip
+            assert clip == cfg.test_clip_of(tempo)
+        if name.startswith("finetune/") and own:
+            assert spec.config.clip == cfg.finetune_clip  # it trains on the fine-tuning clips
+    for bad, message in (({"data.source.test_clip": {"test_clips": 2}}, "data.source.test_clip: the source's test"),
+                         ({"data.fewshot": [{"name": "synth_tempo", "test_split": "test", "ooc_split": "",
+                                             "test_clip": {"mean": [0.5, 0.5, 0.5]}}],
+                           "data.downstream": []}, "data.fewshot[0].test_clip.mean: must be pretrain.clip.mean")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(StudyConfig, None, bad)
+
+
 def test_the_number_of_training_workers_is_part_of_every_training_key_and_only_theirs():
     """Each worker's BatchNorm sees its share of a batch: two workers train another model than one."""
     from pipelines.stages.base import stage_key
@@ -198,6 +235,19 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     assert cfg.fewshot.classifier == "closer_softmax"  # the reference's CloserBaseline
     assert cfg.fewshot.items == "clip"  # which trains on every support clip as a sample
     assert cfg.pretrain.clip.jitter_mode == cfg.finetune_clip.jitter_mode == "pil"  # torchvision's PIL arithmetic
+    assert cfg.pretrain.clip.test_spacing == cfg.finetune_clip.test_spacing == "segments"  # 'uniform' sampling
+    # the reference's few-shot clips (configs/{sthv2,jester}-fs/{res3d18,tsmres18}-*shot.yaml),
+    # resized to the crop: SSv2 8 fps sparse, Jester at 16/12 (TSM 8/6) s a clip
+    few = {d.name: d for d in cfg.data.fewshot}
+    side = cfg.pretrain.clip.crop_size
+    ssv2, jester = cfg.decode_of(few["ssv2"]), cfg.decode_of(few["jester"])
+    assert (ssv2.num_frames, ssv2.num_frames / ssv2.clip_seconds, ssv2.short_side) == (8, 8.0, side)
+    assert cfg.test_clip_of(few["ssv2"]).test_clips == (8 if backbone.startswith("tsm") else 16)
+    assert cfg.test_clip_of(few["ssv2"]).test_sparse and not cfg.test_clip_of(few["jester"]).test_sparse
+    frames, fps = (8, 6) if backbone.startswith("tsm") else (16, 12)
+    assert jester.num_frames == frames and jester.num_frames / jester.clip_seconds == pytest.approx(fps, abs=1e-5)
+    assert jester.short_side == side and cfg.test_clip_of(few["jester"]).test_clips == 10
+    assert ssv2.frame_format == jester.frame_format == cfg.decode.frame_format  # the rest as the study's
     for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
         assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
     specs = build_study(cfg)
@@ -205,6 +255,10 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     for spec in specs:  # the fine-tuning stages train on the fine-tuning clips; nothing else does
         if spec.kind == "train":
             assert spec.config.clip == (cfg.finetune_clip if spec.name.startswith("finetune/") else cfg.pretrain.clip)
+        if spec.kind == "fewshot":  # each few-shot set is cut with its own clips
+            assert spec.config.clip == cfg.test_clip_of(few[spec.name.rsplit("/", 1)[1]])
+        if spec.kind == "decode" and spec.name.split("/")[1] in few:
+            assert spec.config.decode == cfg.decode_of(few[spec.name.split("/")[1]])
 
 
 def test_every_shipped_config_loads_and_is_named_for_what_it_runs():
