@@ -405,22 +405,22 @@ class StudyConfig:
         """How ``ds``'s videos are cut as test items: its own ``test_clip``, else ``pretrain.clip``."""
         return ds.test_clip or self.pretrain.clip
 
+    def _check_normalisation(self, clip: ClipConfig | None, key: str) -> None:
+        """Another block's clips (if set) must normalise as ``pretrain.clip``, as the models were trained."""
+        for stat in ("mean", "std"):
+            _check(clip is None or tuple(getattr(clip, stat)) == tuple(getattr(self.pretrain.clip, stat)),
+                   f"{key}.{stat}", f"must be pretrain.clip.{stat}, the normalisation the models were "
+                   f"pretrained with ({list(getattr(self.pretrain.clip, stat))})")
+
     def __post_init__(self) -> None:
         for name, dist in self.search.items():
             _check_search(name, dist)
-        tuned = self.finetune.clip
-        for stat in ("mean", "std"):
-            _check(tuned is None or tuple(getattr(tuned, stat)) == tuple(getattr(self.pretrain.clip, stat)),
-                   f"finetune.clip.{stat}", f"must be pretrain.clip.{stat}, the normalisation the models were "
-                   f"pretrained with ({list(getattr(self.pretrain.clip, stat))})")
+        self._check_normalisation(self.finetune.clip, "finetune.clip")
         _check(self.data.source.test_clip is None, "data.source.test_clip",
                "the source's test clips are pretrain.clip's: set them there")
         for group in ("downstream", "fewshot", "evaluation"):
             for i, d in enumerate(getattr(self.data, group)):
-                for stat in ("mean", "std"):
-                    _check(d.test_clip is None or tuple(getattr(d.test_clip, stat)) == tuple(getattr(self.pretrain.clip, stat)),
-                           f"data.{group}[{i}].test_clip.{stat}", f"must be pretrain.clip.{stat}, the normalisation "
-                           f"the models were pretrained with ({list(getattr(self.pretrain.clip, stat))})")
+                self._check_normalisation(d.test_clip, f"data.{group}[{i}].test_clip")
         names = {d.name for d in self.data.downstream}
         _check(not self.report.tsne_dataset or self.report.tsne_dataset in names, "report.tsne_dataset",
                f"{self.report.tsne_dataset!r} is not a downstream dataset ({', '.join(sorted(names))})")
