@@ -1,7 +1,9 @@
 """``python -m pipelines.decode --dataset NAME --root DIR [--annotations DIR] --split SPLIT --out DIR``
 
 Decode one split of one dataset into shards and a manifest, and print the videos per label.
-``NAME`` picks the reader (the built-in benchmark uses ``kinetics400``).
+``NAME`` picks the reader (the built-in benchmark uses ``kinetics400``). With ``--config``, the
+study's ``decode`` block, or the own ``decode`` block of the config's dataset of that reader and
+root (e.g. SSv2's few-shot rows), so the study then finds the split decoded.
 """
 
 from __future__ import annotations
@@ -12,9 +14,20 @@ import sys
 from pathlib import Path
 
 from pipelines.config.loader import ConfigError, load_config
-from pipelines.config.schema import StudyConfig
+from pipelines.config.schema import DecodeConfig, StudyConfig
 from pipelines.decode.readers import READERS
 from pipelines.decode.stage import DecodeInputs, read_records, run
+
+
+def decode_block(cfg: StudyConfig, reader: str, root: str) -> DecodeConfig:
+    """How ``cfg`` decodes the dataset of ``reader`` at ``root``: the own block of the config's
+    datasets there, else the study's. Datasets there that decode differently are a ConfigError."""
+    here = [d for d in cfg.data.all if d.reader == reader and Path(d.root).resolve() == Path(root).resolve()]
+    blocks = {cfg.decode_of(d) for d in here}
+    if len(blocks) > 1:
+        raise ConfigError(f"data: datasets {', '.join(d.name for d in here)} read {root} with different decode "
+                          "blocks; decode it with a config that names one of them")
+    return blocks.pop() if blocks else cfg.decode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", help="study YAML whose decode block to use")
     args = p.parse_args(argv)
     try:
-        cfg = load_config(StudyConfig, args.config).decode
+        cfg = decode_block(load_config(StudyConfig, args.config), args.dataset, args.root)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2

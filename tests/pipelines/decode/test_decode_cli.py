@@ -49,3 +49,25 @@ def test_decode_cli_names_a_missing_annotation_file(tmp_path, capsys):
     rc = main(["--dataset", "ucf101", "--root", str(tmp_path), "--split", "train1", "--out", str(tmp_path / "o")])
     assert rc == 2
     assert "classInd.txt: annotation file not found" in capsys.readouterr().err
+
+
+def test_decode_cli_takes_the_decode_block_of_the_configs_dataset_at_that_root(tmp_path):
+    """A few-shot set's own rows (SSv2's 8 frames a second) come from its own block, so the study
+    finds the split the command decoded; datasets elsewhere keep the study's."""
+    from pipelines.config.loader import ConfigError, load_config
+    from pipelines.config.schema import StudyConfig
+    from pipelines.decode.__main__ import decode_block
+
+    entry = ("    - {{name: {name}, reader: ssv2, root: '{root}', test_split: validation, ooc_split: '', "
+             "decode: {{num_frames: {frames}}}}}\n")
+    (tmp_path / "cfg.yaml").write_text(CONFIG + "data:\n  downstream: []\n  fewshot:\n"
+                                       + entry.format(name="ssv2", root=tmp_path / "ssv2", frames=2))
+    cfg = load_config(StudyConfig, tmp_path / "cfg.yaml")
+    assert decode_block(cfg, "ssv2", str(tmp_path / "ssv2" / ".")).num_frames == 2
+    assert decode_block(cfg, "ssv2", str(tmp_path / "elsewhere")) == cfg.decode
+    assert decode_block(cfg, "jester", str(tmp_path / "ssv2")).num_frames == 4
+    (tmp_path / "two.yaml").write_text(CONFIG + "data:\n  downstream: []\n  fewshot:\n"
+                                       + entry.format(name="a", root=tmp_path / "ssv2", frames=2)
+                                       + entry.format(name="b", root=tmp_path / "ssv2", frames=3))
+    with pytest.raises(ConfigError, match="datasets a, b read .* with different decode blocks"):
+        decode_block(load_config(StudyConfig, tmp_path / "two.yaml"), "ssv2", str(tmp_path / "ssv2"))
