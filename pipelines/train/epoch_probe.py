@@ -29,7 +29,9 @@ from pipelines.evaluation import distilled_score, inputs, predictions
 @dataclass(frozen=True)
 class EpochProbe:
     """``tests``: (name, decoded split) source test sets; ``downstream``: (name, train split,
-    test split) for the linear probe; ``spatial``/``distill``: the student and its schedule."""
+    test split) for the linear probe, cut with the job's clips or, where ``downstream_clips``
+    (name, clips) names a set, its own (a dataset's ``test_clip``); ``spatial``/``distill``: the
+    student and its schedule."""
 
     tests: tuple[tuple[str, str], ...]
     downstream: tuple[tuple[str, str, str], ...]
@@ -38,6 +40,7 @@ class EpochProbe:
     probe_weight_decay: float = 1e-3
     probe_iters: int = 100
     temperature: float = 1.0
+    downstream_clips: tuple[tuple[str, ClipConfig], ...] = ()
 
 
 def linear_probe(model: nn.Module, train: str, test: str, clip: ClipConfig, probe: EpochProbe,
@@ -58,8 +61,9 @@ def measure(probe: EpochProbe, network: nn.Module, num_classes: int, train_split
     model = copy.deepcopy(network).eval()
     out: dict[str, float] = {}
     accs, nlls = [], []
+    own = dict(probe.downstream_clips)
     for name, train, test in probe.downstream:
-        acc, nll = linear_probe(model, train, test, clip, probe, stream, device)
+        acc, nll = linear_probe(model, train, test, own.get(name, clip), probe, stream, device)
         out[keys.linear_probe_acc(name)], out[keys.linear_probe_nll(name)] = acc, nll
         accs.append(acc)
         nlls.append(nll)

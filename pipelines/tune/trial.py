@@ -43,8 +43,9 @@ def epoch_probe(cfg: StudyConfig, results: dict[str, StageResult]) -> EpochProbe
     spatial = ds.spatial  # starting where the study's dynamic-score stages start it
     if static_name(spatial) in results and not spatial.checkpoint:
         spatial = dataclasses.replace(spatial, checkpoint=results[static_name(spatial)].outputs["model"])
+    own = tuple((d.name, d.test_clip) for d in cfg.data.downstream if d.test_clip)  # as the linear-probe stages
     return EpochProbe(tests, downstream, spatial, dataclasses.replace(ds.optim, epochs=cfg.tune.ds_epochs),
-                      cfg.linear_probe.weight_decay, cfg.linear_probe.max_iter, ds.temperature)
+                      cfg.linear_probe.weight_decay, cfg.linear_probe.max_iter, ds.temperature, own)
 
 
 def trial_job(cfg: StudyConfig, results: dict[str, StageResult]) -> TrainJob:

@@ -145,3 +145,33 @@ def test_the_tune_probe_distils_with_the_dynamic_score_temperature():
     cfg = load_config(StudyConfig, None, {"dynamic_score.temperature": 3.0, "algorithm.temperature": 0.5})
     results = {name: StageResult(name, "k", "", {"path": f"/data/{name}"}) for name in decoded_splits(cfg)}
     assert epoch_probe(cfg, results).temperature == 3.0
+
+
+def test_the_tune_probe_cuts_a_downstream_set_with_its_own_test_clips(tmp_path, make_split):
+    """As the linear-probe stages do (a dataset's ``test_clip``), the per-epoch probe too."""
+    import dataclasses
+
+    import torch
+
+    from drl_core.config import ClipConfig
+    from drl_core.models import create_model
+    from pipelines.data.inference_stream import InferenceStream
+    from pipelines.stages.base import StageResult
+    from pipelines.study_graph import decoded_splits
+    from pipelines.train.epoch_probe import measure
+    from pipelines.tune.trial import epoch_probe
+
+    cfg = load_config(StudyConfig, None, {"data.downstream": [
+        {"name": "synth_paths", "test_split": "test", "ooc_split": "", "test_clip": {"test_clips": 2}}],
+        "data.fewshot": []})
+    results = {name: StageResult(name, "k", "", {"path": f"/data/{name}"}) for name in decoded_splits(cfg)}
+    probe = epoch_probe(cfg, results)
+    assert probe.downstream_clips == (("synth_paths", cfg.data.downstream[0].test_clip),)
+    split = str(make_split(tmp_path / "s", num_classes=2, videos_per_class=3, size=24))
+    clip = ClipConfig(crop_size=16)
+    probe = dataclasses.replace(probe, tests=(), downstream=(("synth_paths", split, split),), probe_iters=2,
+                                distill=dataclasses.replace(probe.distill, epochs=0),
+                                downstream_clips=(("synth_paths", dataclasses.replace(clip, crop_size=32)),))
+    model = create_model("r3d10", num_classes=2, width=8)
+    with pytest.raises(ValueError, match="smaller than the crop size 32"):  # its own clips, not the job's
+        measure(probe, model, 2, split, clip, 0, InferenceStream(4), torch.device("cpu"))
