@@ -135,22 +135,33 @@ def load_tensors(folder: Path) -> dict[tuple[str, ...], torch.Tensor]:
     return found
 
 
-def load_numbers(folder: Path) -> dict[tuple[str, ...], float]:
-    """Every number of the stage's JSON files, keyed by (file name, key path)."""
-    found = {}
+def load_numbers(folder: Path) -> tuple[dict[tuple[str, ...], float], set[str]]:
+    """Every number of the stage's JSON files, keyed by (file name, key path), and the names of
+    those that are a copy of part of its ``result.json`` (a training stage's ``history.json`` and
+    ``eval.json`` are its ``outputs.history`` and ``outputs.eval``)."""
+    loaded = {}
     for name in NUMBER_FILES:
         path = folder / name
         if path.is_file():
             try:
-                found.update(numbers(json.loads(path.read_text()), (name,)))
+                loaded[name] = json.loads(path.read_text())
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}: not JSON ({err})") from None
-    return found
+    outputs = loaded.get(RESULT_FILE, {}).get("outputs", {})
+    copies = {name for name, value in loaded.items() if name != RESULT_FILE and outputs.get(Path(name).stem) == value}
+    found = {}
+    for name, value in loaded.items():
+        found.update(numbers(value, (name,)))
+    return found, copies
 
 
 def compare_stage(name: str, a: Path, b: Path, tally: Tally) -> None:
-    """Add one stage's numbers and tensors, and their differences, to ``tally``."""
-    n, lines = compare_maps(name, "number", load_numbers(a), load_numbers(b), same_number)
+    """Add one stage's numbers and tensors, and their differences, to ``tally``. A file that is a
+    copy of its ``result.json``'s part in both folders counts once, there."""
+    (numbers_a, copies_a), (numbers_b, copies_b) = load_numbers(a), load_numbers(b)
+    twice = copies_a & copies_b
+    numbers_a, numbers_b = ({p: v for p, v in m.items() if p[0] not in twice} for m in (numbers_a, numbers_b))
+    n, lines = compare_maps(name, "number", numbers_a, numbers_b, same_number)
     t, more = compare_maps(name, "tensor", load_tensors(a), load_tensors(b), same_tensor)
     tally.stages += 1
     tally.numbers += n
