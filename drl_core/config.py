@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import Field, dataclass, field
 from typing import Any
 
-from drl_core.names import ALGORITHM_NAMES, JITTER_MODES, MODEL_NAMES, TEST_SPACINGS
+from drl_core.names import ALGORITHM_NAMES, CENTRE_OFFSETS, JITTER_MODES, MODEL_NAMES, TEST_SPACINGS
 
 # Field metadata of an option added after results were cached: while it holds its default it is
 # no part of a stage's cache key, so stages cached before it existed (which ran as its default)
@@ -94,6 +94,8 @@ class ClipConfig:
     ``segments`` (the reference's: the row less one clip and a frame cut into ``test_clips``
     equal segments, a window at each centre). ``test_sparse``: the reference's ``sparse``
     sampling, each test item made of frame m of every window (T items of ``test_clips`` frames).
+    ``centre_offset``: the test crop's corner, ``floor`` of half the margin or ``round`` (Python's,
+    half to even: the reference's ``CenterCrop``).
     """
 
     crop_size: int = 28
@@ -106,6 +108,7 @@ class ClipConfig:
     jitter_mode: str = field(default="float", metadata=ADDED_OPTION)  # session 18
     test_spacing: str = field(default="span", metadata=ADDED_OPTION)  # session 19
     test_sparse: bool = field(default=False, metadata=ADDED_OPTION)  # session 19
+    centre_offset: str = field(default="floor", metadata=ADDED_OPTION)  # session 19
 
     def __post_init__(self) -> None:
         check(self.test_clips >= 1, "test_clips", f"must be at least 1, got {self.test_clips}")
@@ -113,6 +116,8 @@ class ClipConfig:
               f"must be {' or '.join(JITTER_MODES)}, got {self.jitter_mode!r}")
         check(self.test_spacing in TEST_SPACINGS, "test_spacing",
               f"must be {' or '.join(TEST_SPACINGS)}, got {self.test_spacing!r}")
+        check(self.centre_offset in CENTRE_OFFSETS, "centre_offset",
+              f"must be {' or '.join(CENTRE_OFFSETS)}, got {self.centre_offset!r}")
         check(self.crop_size >= 8, "crop_size", f"must be >= 8, got {self.crop_size}")
         check(0 <= self.jitter < 1, "jitter", f"must lie in [0, 1), got {self.jitter}")
         check(0 <= self.hue <= 0.5, "hue", f"must lie in [0, 0.5] (a fraction of a turn), got {self.hue}")

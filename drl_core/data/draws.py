@@ -70,8 +70,11 @@ def cut_clip(frames: np.ndarray, indices: np.ndarray, top: int, left: int, crop:
     return out
 
 
-def centre(height: int, width: int, crop: int) -> tuple[int, int]:
-    """Top-left corner of the centre crop."""
+def centre(height: int, width: int, crop: int, offset: str = "floor") -> tuple[int, int]:
+    """Top-left corner of the centre crop: half of each margin, rounded down (``floor``) or by
+    Python's ``round``, half to even (``round``: the reference's ``CenterCrop``)."""
     if height < crop or width < crop:
         raise ValueError(f"frames of {height}×{width} are smaller than the crop size {crop}")
+    if offset == "round":
+        return int(round((height - crop) / 2.0)), int(round((width - crop) / 2.0))
     return (height - crop) // 2, (width - crop) // 2

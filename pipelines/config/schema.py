@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from drl_core.config import ADDED_OPTION, AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
 from drl_core.config import check as _check
-from drl_core.names import ALGORITHM_NAMES, FEWSHOT_CLASSIFIERS, FEWSHOT_ITEMS
+from drl_core.names import ALGORITHM_NAMES, FEWSHOT_CLASSIFIERS, FEWSHOT_ITEMS, RESIZE_MODES
 from pipelines.config.merge import MERGE_ONTO
 from pipelines.config.resources import ResourcesConfig
 from pipelines.config.search import Distribution, TuneConfig, default_search
@@ -48,7 +48,9 @@ class DecodeConfig:
     ``clip_seconds`` over its whole length, resized to ``short_side``; robustness and batching.
 
     ``frame_format``: ``jpeg`` (at ``jpeg_quality``), ``raw`` uint8, or ``auto``: raw for the
-    built-in benchmark (its calibration is not disturbed), JPEG for real datasets. Training clips
+    built-in benchmark (its calibration is not disturbed), JPEG for real datasets. ``resize``:
+    ``bilinear`` (Pillow's filter, the long side rounded) or ``reference`` (the reference's
+    ``resize_clip``: nearest neighbour, the long side truncated; :func:`pipelines.decode.video.resize_short_side`). Training clips
     are drawn from the rows every epoch and the test clips (``pretrain.clip.test_clips``) cut
     from the same rows, so one decode serves both.
     """
@@ -77,6 +79,7 @@ class DecodeConfig:
     min_frames: int = 4
     min_seconds: float = 0.25
     max_pixels: int = 7680 * 4320
+    resize: str = field(default="bilinear", metadata=ADDED_OPTION)  # session 19
 
     def __post_init__(self) -> None:
         _check(self.num_frames >= 1, "num_frames", "must be at least 1")
@@ -85,6 +88,7 @@ class DecodeConfig:
                f"must be auto, jpeg or raw, got {self.frame_format!r}")
         _check(1 <= self.jpeg_quality <= 100, "jpeg_quality", f"must lie in [1, 100], got {self.jpeg_quality}")
         _check(self.short_side >= 8, "short_side", "must be at least 8")
+        _check(self.resize in RESIZE_MODES, "resize", f"must be {' or '.join(RESIZE_MODES)}, got {self.resize!r}")
         known = {"decord", "pyav"}
         for b in self.backends:
             _check(b in known, "backends", f"unknown backend {b!r} (valid: {', '.join(sorted(known))})")

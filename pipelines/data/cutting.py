@@ -58,7 +58,7 @@ def test_item(index: SplitIndex, i: int, clip: ClipConfig, out: np.ndarray | Non
     windows = test_windows(n, index.clip_frames, clip)
     unique, local = np.unique(windows, return_inverse=True)
     frames, local = index.frames(i, unique), local.reshape(windows.shape)
-    top, left = centre(h, w, clip.crop_size)
+    top, left = centre(h, w, clip.crop_size, clip.centre_offset)
     if out is None:
         out = np.empty((*windows.shape, clip.crop_size, clip.crop_size, frames.shape[-1]), np.uint8)
     for k, rows in enumerate(local):

@@ -78,7 +78,8 @@ def clip_spec(cfg: DecodeConfig, reader: str) -> ClipSpec:
     """How ``reader``'s videos become rows; ``frame_format: auto`` stores the built-in
     benchmark raw (its calibration is not disturbed by JPEG) and real datasets as JPEG."""
     checks = VideoChecks(cfg.min_frames, cfg.min_seconds, cfg.max_pixels)
-    return ClipSpec(cfg.num_frames, cfg.clip_seconds, cfg.short_side, checks, cfg.encoding(reader), cfg.jpeg_quality)
+    return ClipSpec(cfg.num_frames, cfg.clip_seconds, cfg.short_side, checks, cfg.encoding(reader), cfg.jpeg_quality,
+                    cfg.resize)
 
 
 def _relative(path: str, root: str) -> str:
@@ -101,7 +102,10 @@ def _size(path: Path) -> int | None:
 def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet, video_root: str = "") -> str:
     """Hash of decoding parameters, the class list and each input file's identity."""
     h = hashlib.sha256()
-    h.update(json.dumps({"spec": asdict(spec), "backends": cfg.backends, "timeout_s": cfg.timeout_s,
+    spec_form = asdict(spec)
+    if spec.resize == "bilinear":  # added in session 19: splits decoded before it keep their keys
+        del spec_form["resize"]
+    h.update(json.dumps({"spec": spec_form, "backends": cfg.backends, "timeout_s": cfg.timeout_s,
                          "classes": records.classes, "version": 4}, sort_keys=True).encode())
     for r in records.records:
         size = _size(Path(r.path))

@@ -36,7 +36,8 @@ class VideoChecks:
 @dataclass(frozen=True)
 class ClipSpec:
     """A row holds ``num_frames`` frames per ``clip_seconds`` of video, resized to
-    ``short_side`` and stored as ``encoding`` (``jpeg`` at ``jpeg_quality``, or ``raw``)."""
+    ``short_side`` (``resize``: :func:`resize_short_side`) and stored as ``encoding`` (``jpeg``
+    at ``jpeg_quality``, or ``raw``)."""
 
     num_frames: int
     clip_seconds: float
@@ -44,6 +45,7 @@ class ClipSpec:
     checks: VideoChecks = field(default_factory=VideoChecks)
     encoding: str = "raw"
     jpeg_quality: int = 90
+    resize: str = "bilinear"  # session 19: left out of the decode key at this default
 
     @property
     def frame_rate(self) -> float:
@@ -64,8 +66,20 @@ class DecodeResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _resize_short_side(frame: np.ndarray, short: int) -> np.ndarray:
+def resize_short_side(frame: np.ndarray, short: int, mode: str = "bilinear") -> np.ndarray:
+    """A uint8 H×W×3 frame with its short side resized to ``short``.
+
+    ``bilinear``: Pillow's bilinear filter, the long side rounded. ``reference``: the reference's
+    ``torchvideotransforms.functional.resize_clip`` on the PIL frames its loaders give, called with
+    ``interpolation='bilinear'``: the long side truncated (``int(short * long / short_side)``) and,
+    as its PIL branch swaps the two filters, Pillow's nearest neighbour.
+    """
     h, w = frame.shape[:2]
+    if mode == "reference":
+        if min(h, w) == short:
+            return frame
+        size = (short, int(short * h / w)) if w < h else (int(short * w / h), short)
+        return np.asarray(Image.fromarray(frame).resize(size, Image.NEAREST))
     scale = short / min(h, w)
     size = (max(short, round(w * scale)), max(short, round(h * scale)))
     if size == (w, h):
@@ -143,7 +157,8 @@ def decode_video(path: str, spec: ClipSpec, backends: tuple[str, ...], fps: floa
             count = row_frame_count(duration, spec.clip_seconds, spec.num_frames)
             idx = frame_indices(row_frame_times(count, spec.clip_seconds, spec.num_frames), info.fps, info.num_frames)
             unique = np.unique(idx)
-            lookup = {int(i): _resize_short_side(f, spec.short_side) for i, f in zip(unique, decoder.read(unique))}
+            lookup = {int(i): resize_short_side(f, spec.short_side, spec.resize)
+                      for i, f in zip(unique, decoder.read(unique))}
             frames = np.stack([lookup[int(i)] for i in idx])
             return DecodeResult("ok", "", name, frames, info.fps, duration, errors)
         except TruncatedVideo as err:

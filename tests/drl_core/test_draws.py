@@ -58,3 +58,15 @@ def test_cut_clip_writes_into_a_batch_row_from_any_column(left, flip):
     want = frames[[4, 0, 0], 2:5, left:left + 3]
     np.testing.assert_array_equal(batch[1], want[:, :, ::-1] if flip else want)
     assert np.shares_memory(clip, batch[1]) and not batch[0].any()  # cut in place, nothing else touched
+
+
+def test_the_round_centre_offset_is_the_reference_center_crop():
+    """``clip.centre_offset: round``: torchvideotransforms' ``CenterCrop``, ``int(round(margin / 2.))``
+    (half to even); ``floor`` keeps ``margin // 2``."""
+    from drl_core.data.draws import centre
+
+    for h, w in [(128, 170), (128, 171), (128, 173), (112, 112), (129, 150), (131, 227)]:
+        assert centre(h, w, 112, "round") == (int(round((h - 112) / 2.0)), int(round((w - 112) / 2.0)))
+        assert centre(h, w, 112) == ((h - 112) // 2, (w - 112) // 2)
+    assert centre(128, 171, 112, "round") == (8, 30) and centre(128, 171, 112) == (8, 29)  # 59/2 = 29.5 → 30
+    assert centre(128, 173, 112, "round") == (8, 30) == centre(128, 173, 112)  # 61/2 = 30.5 → 30, half to even

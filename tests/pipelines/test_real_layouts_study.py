@@ -52,7 +52,7 @@ def study_yaml(tmp: Path) -> Path:
       train_split: train1
       test_split: train1
       ooc_split: ''
-      decode: {{num_frames: 6, clip_seconds: 0.5, short_side: 28}}
+      decode: {{num_frames: 6, clip_seconds: 0.5, short_side: 28, resize: reference}}
       test_clip: {{test_clips: 3, test_sparse: true}}
   evaluation:
     - {dataset("mimetics", "mimetics", mim_root, mim_ann, "", "test")}
@@ -61,7 +61,7 @@ fewshot:  # as the real-data configs: the reference's classifier and items, its 
   classifier: closer_softmax
   items: clip
 pretrain:
-  clip: {{jitter_mode: pil, test_spacing: segments}}  # the reference's PIL jitter and test windows, as the real-data configs
+  clip: {{jitter_mode: pil, test_spacing: segments, centre_offset: round}}  # the reference's jitter, test windows and crops, as the real-data configs
 finetune:
   clip: {{jitter: 0.4, hue: 0.4}}
 drl:
@@ -85,7 +85,7 @@ def test_the_study_runs_on_native_layouts_of_real_datasets(ray_local, tmp_path, 
     assert summary["by_status"] == {"ok": 15, "label_mismatch": 1}  # the fixture's bad row, kept in the manifest
     [few] = (out / "shards" / "ucf101_fewshot" / "train1").glob("*/summary.json")
     spec = json.loads(few.read_text())["spec"]
-    assert (spec["num_frames"], spec["clip_seconds"], spec["short_side"]) == (6, 0.5, 28)  # its own decode
+    assert (spec["num_frames"], spec["clip_seconds"], spec["short_side"], spec["resize"]) == (6, 0.5, 28, "reference")
     import numpy as np
 
     items = {np.load(f)["clip_features"].shape[:2] for f in (out / "features").glob("*.npz") if "clip_features" in np.load(f)}

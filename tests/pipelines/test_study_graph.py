@@ -236,6 +236,8 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     assert cfg.fewshot.items == "clip"  # which trains on every support clip as a sample
     assert cfg.pretrain.clip.jitter_mode == cfg.finetune_clip.jitter_mode == "pil"  # torchvision's PIL arithmetic
     assert cfg.pretrain.clip.test_spacing == cfg.finetune_clip.test_spacing == "segments"  # 'uniform' sampling
+    assert cfg.pretrain.clip.centre_offset == cfg.finetune_clip.centre_offset == "round"  # its CenterCrop
+    assert cfg.decode.resize == "reference"  # its resize_clip: nearest neighbour, the long side truncated
     # the reference's few-shot clips (configs/{sthv2,jester}-fs/{res3d18,tsmres18}-*shot.yaml),
     # resized to the crop: SSv2 8 fps sparse, Jester at 16/12 (TSM 8/6) s a clip
     few = {d.name: d for d in cfg.data.fewshot}
@@ -248,6 +250,7 @@ def test_shipped_configs_load_and_follow_the_paper(path):
     assert jester.num_frames == frames and jester.num_frames / jester.clip_seconds == pytest.approx(fps, abs=1e-5)
     assert jester.short_side == side and cfg.test_clip_of(few["jester"]).test_clips == 10
     assert ssv2.frame_format == jester.frame_format == cfg.decode.frame_format  # the rest as the study's
+    assert ssv2.resize == jester.resize == "reference"
     for optim in (*ft.values(), cfg.finetune.optim):  # Table 1's lr at batch 64, × batch/64 (TSM-R50: 32)
         assert optim.lr * 64 / optim.batch_size in (pytest.approx(0.001), pytest.approx(0.01))
     specs = build_study(cfg)

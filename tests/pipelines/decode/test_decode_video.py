@@ -115,3 +115,62 @@ def test_isolated_decoding_opens_every_file_in_the_child_with_the_libraries_prel
     out = subprocess.run([sys.executable, "-c", PROBE, good, str(bad)], capture_output=True, text=True, check=True)
     # both videos in one child, none in the caller; both libraries imported in the caller
     assert out.stdout.split() == ["ok", "undecodable", "1", "False", "True"], out.stdout
+
+
+def _reference_resize_clip(clip, size, interpolation="bilinear"):
+    """JerryYLi/video-drl, ``torchvideotransforms/functional.py``: ``resize_clip``'s PIL branch
+    and ``get_resize_sizes``, as written (its filters swapped)."""
+    import numbers
+
+    import PIL.Image
+
+    if isinstance(size, numbers.Number):
+        im_w, im_h = clip[0].size
+        if (im_w <= im_h and im_w == size) or (im_h <= im_w and im_h == size):
+            return clip
+        if im_w < im_h:
+            ow, oh = size, int(size * im_h / im_w)
+        else:
+            oh, ow = size, int(size * im_w / im_h)
+        size = (ow, oh)
+    pil_inter = PIL.Image.NEAREST if interpolation == "bilinear" else PIL.Image.BILINEAR
+    return [img.resize(size, pil_inter) for img in clip]
+
+
+@pytest.mark.parametrize("h,w", [(240, 320), (360, 480), (256, 340), (480, 272), (100, 100), (128, 171), (131, 128)])
+def test_the_reference_resize_gives_its_bytes(h, w):
+    """``decode.resize: reference`` against the reference's own resize on the same frames."""
+    from PIL import Image
+
+    frame = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    ours = video.resize_short_side(frame, 128, "reference")
+    [ref] = _reference_resize_clip([Image.fromarray(frame)], 128)
+    np.testing.assert_array_equal(ours, np.asarray(ref))
+    assert min(ours.shape[:2]) == 128
+    bilinear = video.resize_short_side(frame, 128)  # the default: Pillow's bilinear, the long side rounded
+    common = tuple(min(a, b) for a, b in zip(bilinear.shape[:2], ours.shape[:2]))
+    if min(h, w) != 128:  # another filter: other pixels
+        assert not np.array_equal(bilinear[:common[0], :common[1]], ours[:common[0], :common[1]])
+    assert (h, w) != (240, 320) or (bilinear.shape[1], ours.shape[1]) == (171, 170)  # round against int
+
+
+def test_the_decode_key_leaves_the_default_resize_out():
+    """Splits decoded before ``decode.resize`` existed keep their keys: the key's spec is the one
+    ClipSpec had without it; the reference's resize is another key."""
+    import hashlib
+    import json
+    from dataclasses import asdict, replace
+
+    from pipelines.config.schema import DecodeConfig
+    from pipelines.decode.readers.base import RecordSet
+    from pipelines.decode.stage import cache_key, clip_spec
+
+    cfg, records = DecodeConfig(), RecordSet(("a", "b"))
+    spec = clip_spec(cfg, "kinetics400")
+    before = {k: v for k, v in asdict(spec).items() if k != "resize"}
+    h = hashlib.sha256(json.dumps({"spec": before, "backends": cfg.backends, "timeout_s": cfg.timeout_s,
+                                   "classes": records.classes, "version": 4}, sort_keys=True).encode())
+    assert cache_key(cfg, spec, records) == h.hexdigest()[:16]
+    reference = replace(cfg, resize="reference")
+    assert clip_spec(reference, "kinetics400").resize == "reference"
+    assert cache_key(reference, clip_spec(reference, "kinetics400"), records) != cache_key(cfg, spec, records)
