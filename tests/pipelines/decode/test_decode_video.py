@@ -174,3 +174,25 @@ def test_the_decode_key_leaves_the_default_resize_out():
     reference = replace(cfg, resize="reference")
     assert clip_spec(reference, "kinetics400").resize == "reference"
     assert cache_key(reference, clip_spec(reference, "kinetics400"), records) != cache_key(cfg, spec, records)
+
+
+@pytest.mark.parametrize("frames", [23, 31, 40])
+def test_jester_few_shot_rows_and_windows_are_the_reference_s_frames(tmp_path, frames):
+    """The R3D-18 configs' Jester few-shot rows (16 frames per 4/3 s: 12 fps, the folders' own
+    rate, resized as the reference resizes) hold the folder's frames one for one, and the
+    segment-spaced windows start where the reference's test clips do."""
+    from PIL import Image
+
+    from drl_core.data.clip_sampling import window_starts
+    from tests.drl_core.test_clip_sampling import _reference_first_frames
+    from tests.pipelines.decode import layouts
+
+    folder = layouts.write_frames(tmp_path / "video", n=frames)
+    spec = ClipSpec(16, 1.3333333, 20, encoding="raw", resize="reference")
+    res = decode_video(str(folder), spec, ("decord",), fps=12.0)
+    assert res.status == "ok" and len(res.frames) == frames
+    for k, row in enumerate(res.frames):
+        [ref] = _reference_resize_clip([Image.open(folder / f"{k + 1:05d}.jpg")], 20)
+        np.testing.assert_array_equal(row, np.asarray(ref))
+    # (these lengths have no start on a whole frame, where the reference's floats may tip: test_clip_sampling)
+    assert window_starts(frames, 16, 10, "segments").tolist() == _reference_first_frames(frames, 12.0, 16, 10)
