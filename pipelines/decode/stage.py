@@ -30,11 +30,12 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import pyarrow as pa
 
+from drl_core.config import added_at_default
 from pipelines.config.schema import SYNTHETIC, DecodeConfig
 from pipelines.decode.cache import LOCK, hold, remove_abandoned, reusable, write_completion
 from pipelines.decode.readers import RecordSet, VideoRecord, get_reader
@@ -102,9 +103,9 @@ def _size(path: Path) -> int | None:
 def cache_key(cfg: DecodeConfig, spec: ClipSpec, records: RecordSet, video_root: str = "") -> str:
     """Hash of decoding parameters, the class list and each input file's identity."""
     h = hashlib.sha256()
-    spec_form = asdict(spec)
-    if spec.resize == "bilinear":  # added in session 19: splits decoded before it keep their keys
-        del spec_form["resize"]
+    # an option added later, at its default, is no part of the key: splits decoded before it keep theirs
+    spec_form = {f.name: value for f, value in zip(fields(spec), asdict(spec).values())
+                 if not added_at_default(f, getattr(spec, f.name))}
     h.update(json.dumps({"spec": spec_form, "backends": cfg.backends, "timeout_s": cfg.timeout_s,
                          "classes": records.classes, "version": 4}, sort_keys=True).encode())
     for r in records.records:

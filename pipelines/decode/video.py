@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from drl_core.config import ADDED_OPTION
 from drl_core.data.clip_sampling import frame_indices, row_frame_count, row_frame_times
 from pipelines.decode.backends import Backend, Decoder, FrameFolderDecoder, TruncatedVideo, VideoInfo, preload, probe
 
@@ -45,7 +46,7 @@ class ClipSpec:
     checks: VideoChecks = field(default_factory=VideoChecks)
     encoding: str = "raw"
     jpeg_quality: int = 90
-    resize: str = "bilinear"  # session 19: left out of the decode key at this default
+    resize: str = field(default="bilinear", metadata=ADDED_OPTION)  # session 19
 
     @property
     def frame_rate(self) -> float:
