@@ -137,7 +137,7 @@ def train_one_epoch(algo: Algorithm, loader: Iterable[dict], optimizer: torch.op
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     names = sorted(sums)
-    values = torch.stack([sums[k] for k in names] + [correct.float()]).cpu().tolist() if names else [0.0]
+    values = read_back(torch.stack([sums[k] for k in names] + [correct.float()])) if names else [0.0]
     metrics = {f"{keys.TRAIN_PREFIX}{k}": v / max(seen, 1) for k, v in zip(names, values)}
     metrics[keys.TRAIN_ACC] = values[-1] / max(seen, 1)
     metrics[keys.LR] = optimizer.param_groups[0]["lr"]
@@ -146,6 +146,11 @@ def train_one_epoch(algo: Algorithm, loader: Iterable[dict], optimizer: torch.op
     metrics[keys.FIRST_BATCH_SECONDS] = waits[0]
     metrics[keys.EPOCH_CLIPS] = seen
     return metrics
+
+
+def read_back(sums: torch.Tensor) -> list[float]:
+    """An epoch's device-side sums (K,) on the host: the one point at which an epoch waits for its device."""
+    return sums.cpu().tolist()
 
 
 def timed(loader: Iterable[dict], waits: list[float]) -> Iterator[dict]:

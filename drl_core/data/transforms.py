@@ -43,22 +43,28 @@ class DeviceTransform:
             x = pil_colour_jitter(x, jitter)  # its plan from the parameters where they lie (the CPU)
         x = x.float().div_(255)
         if jitter is not None and self.jitter_mode != "pil":
-            x = colour_jitter(x, jitter.to(x.device, torch.float32, non_blocking=True))
+            x = colour_jitter(x, jitter)  # its hue matrices from the parameters where they lie (the CPU)
         x = (x - self.mean.to(x.device)) / self.std.to(x.device)
         return x.reshape(*lead, *x.shape[1:])
 
 
 def colour_jitter(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     """Brightness, contrast, saturation, then hue, per clip: ``x`` B×3×T×H×W in [0, 1],
-    ``params`` B×4. The contrast pivot is the clip's mean grey, the saturation pivot each pixel's."""
-    b, c, s, turns = (params[:, i].view(-1, 1, 1, 1, 1) for i in range(4))
+    ``params`` B×4. The contrast pivot is the clip's mean grey, the saturation pivot each pixel's.
+
+    Whether any clip turns its hue, and the turning matrices, are worked out where ``params``
+    lies: left on the CPU (as the batches bring them), a device's stream is never waited for."""
+    params = params.to(torch.float32)
+    b, c, s = (params[:, i].to(x.device, non_blocking=True).view(-1, 1, 1, 1, 1) for i in range(3))
     x = x * b
     grey = x.mean(1, keepdim=True)
     pivot = grey.mean((2, 3, 4), keepdim=True)
     x = (x - pivot) * c + pivot
     x = ((x - grey) * s + grey).clamp_(0, 1)
-    if bool((params[:, 3] != 0).any()):
-        x = hue_rotation(params[:, 3]).to(x.dtype).to(x.device).matmul(x.flatten(2)).view_as(x).clamp_(0, 1)
+    turns = params[:, 3]
+    if bool((turns != 0).any()):
+        rotation = hue_rotation(turns).to(x.dtype).to(x.device, non_blocking=True)
+        x = rotation.matmul(x.flatten(2)).view_as(x).clamp_(0, 1)
     return x
 
 

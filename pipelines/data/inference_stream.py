@@ -52,8 +52,7 @@ class InferenceStream:
             return test_loader(index, clip, self.batch_size)
         import torch
 
-        from pipelines.data.ray_ingest import test_dataset
+        from pipelines.data.ray_ingest import host_batches, test_dataset
 
         ds = test_dataset(index, clip, self.batch_size, self.cpus_per_task, self.max_tasks, self.group)
-        return ds.iter_torch_batches(batch_size=self.batch_size, prefetch_batches=self.prefetch_batches,
-                                     pin_memory=torch.cuda.is_available(), drop_last=False)
+        return host_batches(ds, self.batch_size, self.prefetch_batches, pin_memory=torch.cuda.is_available())

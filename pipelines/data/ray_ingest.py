@@ -151,6 +151,16 @@ def test_dataset(index: SplitIndex, clip: ClipConfig, videos_per_task: int, cpus
                           fn_kwargs={"index": index, "clip": clip}, **limit)
 
 
+def host_batches(source, batch_size: int, prefetch_batches: int, pin_memory: bool):
+    """``source.iter_torch_batches`` (a Dataset or a worker's shard) whose batches stay on the host,
+    pinned with ``pin_memory``: the step moves clips and labels to its device itself, without
+    waiting (:func:`drl_core.engine.to_model`). Ray's default device inside a Ray Train worker is
+    the worker's GPU, for every column: the jitter parameters too, from which the device transform
+    plans its steps on the CPU, so every step would wait for the GPU to read them back."""
+    return source.iter_torch_batches(batch_size=batch_size, prefetch_batches=prefetch_batches, pin_memory=pin_memory,
+                                     drop_last=False, device="cpu")
+
+
 def data_config():
     """Ray Train's DataConfig: an equal split, and blocks in order so a rerun is identical."""
     from ray.data import ExecutionOptions

@@ -29,7 +29,7 @@ from pipelines import run_tags
 from pipelines.evaluation import evaluate_job
 from pipelines.memory import peak_rss_mb
 from pipelines.data.clips import train_loader
-from pipelines.data.ray_ingest import DATASET
+from pipelines.data.ray_ingest import DATASET, host_batches
 from pipelines.data.shards import open_split
 from pipelines.provenance import kernels
 from pipelines.train.collectives import barrier, mean_over_workers
@@ -121,8 +121,7 @@ def epoch_stream(shard, job: TrainJob, clock, rank: int, world: int, batch: int,
             import ray
 
             ray.get(clock.set.remote(epoch))
-        return shard.iter_torch_batches(batch_size=batch, prefetch_batches=job.prefetch_batches,
-                                        pin_memory=use_cuda, drop_last=False)
+        return host_batches(shard, batch, job.prefetch_batches, pin_memory=use_cuda)
 
     return batches
 

@@ -122,3 +122,47 @@ def test_accuracy_is_the_exact_fraction_of_correct_videos():
     pred = Predictions(logits, torch.zeros(300, 1), labels, torch.arange(300))
     assert pred.accuracy == 0.9 and pred.accuracy >= 0.90
     assert Predictions(logits[:0], torch.zeros(0, 1), labels[:0], labels[:0]).accuracy == 0.0
+
+
+def _uint8_batches(mode: str, n_batches: int = 2, batch: int = 4, frames: int = 4, crop: int = 32):
+    """uint8 batches with the jitter parameters that ``mode``'s training clips draw (on the CPU)."""
+    import numpy as np
+
+    from drl_core.data.draws import draw_clip
+
+    g = torch.Generator().manual_seed(0)
+    return [{"clips": torch.randint(0, 256, (batch, frames, crop, crop, 3), dtype=torch.uint8, generator=g),
+             "jitter": torch.from_numpy(np.stack([draw_clip(0, 0, b * batch + k, 16, frames, 40, 40, crop, True, 0.4,
+                                                            0.4, mode).jitter_params() for k in range(batch)])),
+             "label": torch.randint(0, 3, (batch,), generator=g)} for b in range(n_batches)]
+
+
+@pytest.mark.parametrize("mode", ["float", "pil"])
+@pytest.mark.parametrize("name", ["supervised", "adversarial", "spatial_adversary", "static_inputs", "distill"])
+def test_training_steps_never_wait_for_the_device(monkeypatch, name, mode):
+    """#14: no per-step host syncs. On the meta device a tensor has no data, so anything that reads
+    one back on the host (``float()``, ``bool()``, ``.item()``, ``.cpu()``) raises: a whole epoch of
+    every algorithm's steps, with either jitter on the device, runs there, and its sums are read
+    back once, at the epoch's end."""
+    from drl_core.algorithms import SpatialDistillation, build_algorithm
+    from drl_core.config import AlgorithmConfig, ClipConfig
+    from drl_core.data.transforms import DeviceTransform
+
+    import drl_core.engine as engine
+
+    clip = ClipConfig(crop_size=32, jitter=0.4, hue=0.4, jitter_mode=mode)
+    torch.manual_seed(0)
+    video, spatial = create_model("r3d10", 3, width=4), create_model("r2d10", 3, width=4)
+    if name == "distill":
+        algo = SpatialDistillation(video, spatial)
+    else:
+        algo = build_algorithm(AlgorithmConfig(name=name, attack_steps=2), video, spatial, clip.mean, clip.std)
+    meta = torch.device("meta")
+    algo.to(meta)
+    reads = []
+    monkeypatch.setattr(engine, "read_back", lambda sums: reads.append(sums.shape) or [0.0] * len(sums))
+    m = train_one_epoch(algo, _uint8_batches(mode), make_optimizer(algo.parameters(), OptimConfig(lr=0.1)), meta,
+                        inputs=DeviceTransform.of(clip))
+    assert m[keys.EPOCH_CLIPS] == 8 and len(reads) == 1  # both batches trained on, their sums read once
+    with pytest.raises((RuntimeError, NotImplementedError)):  # the probe itself: a host read does raise there
+        float(torch.ones((), device=meta))

@@ -102,3 +102,31 @@ def test_the_idle_backoff_sleeps_only_while_no_sampling_task_runs(monkeypatch):
     op.active = 0
     callback.on_execution_step(executor)
     assert slept[-1] == 0.001 and len(slept) == 9
+
+
+@pytest.mark.parametrize("stream", ["training", "inference"])
+def test_batches_reach_a_gpu_worker_on_the_host(ray_local, tmp_path, make_split, monkeypatch, stream):
+    """Inside a Ray Train worker with a GPU, Ray's ``iter_torch_batches`` moves every column to the
+    GPU unless told otherwise: the jitter parameters then had to be read back by every step. Here
+    Ray resolves the worker's device to ``meta`` (a device whose tensors have no data), as it would
+    to the worker's GPU, and the batches still arrive on the host."""
+    from types import SimpleNamespace
+
+    import ray.train.torch
+    import ray.train.utils
+
+    from pipelines.data.inference_stream import InferenceStream
+    from pipelines.train.loop import epoch_stream
+
+    split = open_split(make_split(tmp_path / "train", num_classes=2, videos_per_class=2, frames=8, size=20))
+    monkeypatch.setattr(ray.train.utils, "_in_ray_train_worker", lambda: True)
+    monkeypatch.setattr(ray.train.torch, "get_device", lambda: torch.device("meta"))
+    if stream == "training":
+        clock = epoch_clock()
+        ds = train_dataset(split, CLIP, seed=0, clock=clock, cpus_per_task=0.25, videos_per_task=2)
+        batches = list(epoch_stream(ds.iterator(), SimpleNamespace(prefetch_batches=1), clock, 0, 1, 2, False)(0))
+        assert all(b["jitter"].shape == (2, 4) for b in batches)
+    else:
+        batches = list(InferenceStream(batch_size=2, ray_data=True).batches(split, CLIP))
+    assert len(batches) == 2
+    assert {t.device.type for b in batches for t in b.values()} == {"cpu"}
