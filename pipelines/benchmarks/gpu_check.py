@@ -2,7 +2,8 @@
 
 1. One real training stage through Ray Train with ``use_gpu=True`` on generated JPEG rows.
 2. clips/s of R3D-18 16×112², batch 64, bf16, for a supervised step and Alg. 1–3 steps, with the
-   uint8 batch already on the device (normalisation and the real-data configs' PIL-exact jitter there too).
+   uint8 batch already on the device (normalisation and the real-data configs' PIL-exact jitter there too),
+   and how often each step waits for the device (CUDA's sync debug mode; 0 is the design).
 3. The input pipeline's supply in clips/s on this machine's CPUs, and its ratio to the model's
    supervised demand.
 4. The GPU-busy fraction of that training stage's epochs (``nvidia-smi`` sampled every 0.2 s,
@@ -19,7 +20,9 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -45,9 +48,25 @@ def jitter_params(batch: int, pin: bool = False) -> torch.Tensor:
     return params.pin_memory() if pin else params
 
 
+def host_syncs(step: Callable[[], None], steps: int = 2) -> float:
+    """Waits for the device per call of ``step`` (on CUDA): the operations that CUDA's sync debug
+    mode reports as synchronizing, averaged over ``steps`` calls. 0 where no step waits."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            for _ in range(steps):
+                step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught) / steps
+
+
 def step_throughput(name: str, device: torch.device, batch: int = 64, frames: int = 16, steps: int = 10,
-                    video: ModelConfig = VIDEO, spatial: ModelConfig = SPATIAL, crop: int = 112) -> float:
-    """Training clips/s of one algorithm's step, the uint8 batch already on ``device``."""
+                    video: ModelConfig = VIDEO, spatial: ModelConfig = SPATIAL,
+                    crop: int = 112) -> tuple[float, float | None]:
+    """Training clips/s of one algorithm's step, the uint8 batch already on ``device``, and (on
+    CUDA, after the timed steps) the step's waits for the device (:func:`host_syncs`)."""
     seed_everything(0, deterministic=False)
     precision = Precision()
     algo = build_algorithm(AlgorithmConfig(name=name, spatial=spatial), build_model(video, 400),
@@ -75,7 +94,8 @@ def step_throughput(name: str, device: torch.device, batch: int = 64, frames: in
     for _ in range(steps):
         step()
     sync()
-    return batch * steps / (time.perf_counter() - start)
+    rate = batch * steps / (time.perf_counter() - start)
+    return rate, host_syncs(step) if device.type == "cuda" else None
 
 
 class GpuSampler:
@@ -157,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device: {torch.cuda.get_device_name(0)}, CPUs: {os.cpu_count()}")
     demand = {}
     for name in ALGORITHMS:
-        demand[name] = step_throughput(name, device)
-        print(f"model: {name:18s} {demand[name]:8.0f} clips/s (R3D-18 16×112², batch 64, bf16, data on the device)")
+        demand[name], syncs = step_throughput(name, device)
+        print(f"model: {name:18s} {demand[name]:8.0f} clips/s (R3D-18 16×112², batch 64, bf16, data on the device); "
+              f"{syncs:g} waits for the device a step")
     torch.cuda.empty_cache()  # this process's cached blocks, free for the training stage's worker
     start_local_ray(os.cpu_count() or 2)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as work:
