@@ -87,5 +87,6 @@ def test_local_head_listens_on_loopback_only_keeps_its_token_private_and_stops_a
         stop = subprocess.run(["bash", "cluster/stop_local.sh"], cwd=REPO, env=env, timeout=120,
                               capture_output=True, text=True)
     assert stop.returncode == 0, stop.stderr
+    assert ", 0 of them killed)" in stop.stdout, stop.stdout  # in Ray's order, each exits on SIGTERM (not so all at once)
     assert not _head_pids(session, port) & pids
     assert ray_local.get(ray_local.put("still here")) == "still here"  # the other Ray was left alone
