@@ -21,31 +21,35 @@ if [ ${#pids[@]} -eq 0 ]; then
 fi
 # In Ray's own order (`ray stop`): the raylet first (its workers and agents share its fate), then
 # the rest, the GCS last. Sent all at once, the GCS and the autoscaler's monitor outlived SIGTERM
-# by over 15 s (every stop took 15 s). Each group gets 10 s to exit before SIGKILL; a zombie
-# (exited, not yet reaped) counts as gone, where `kill -0` counted it alive.
-is_kind() { case "$(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null)" in *"$2"*) return 0;; esac; return 1; }
-alive() { local p; for p in "$@"; do [ -n "$(ps -o stat= -p "$p" 2>/dev/null | grep -v Z)" ] && echo "$p"; done; return 0; }
+# by over 15 s (every stop took 15 s). Each group gets 10 s to exit before SIGKILL. One `ps` a
+# poll for the whole group; `kill -0`, used before, also counted zombies as alive.
+csv() { local IFS=,; echo "$*"; }
+# Those of the given processes still running; a zombie (exited, not yet reaped) counts as gone.
+alive() { [ $# -eq 0 ] || ps -o pid=,stat= -p "$(csv "$@")" 2>/dev/null | awk '$2 !~ /^Z/ {print $1}'; }
 stop_group() {
-  [ $# -eq 0 ] && return 0
-  local left=()
-  kill -TERM "$@" 2>/dev/null || true
+  local left
+  mapfile -t left < <(alive "$@")
+  [ ${#left[@]} -eq 0 ] && return 0
+  kill -TERM "${left[@]}" 2>/dev/null || true
   for _ in $(seq 1 100); do
-    mapfile -t left < <(alive "$@")
-    [ ${#left[@]} -eq 0 ] && return 0
     sleep 0.1
+    mapfile -t left < <(alive "${left[@]}")
+    [ ${#left[@]} -eq 0 ] && return 0
   done
   echo "[cluster] ${#left[@]} process(es) outlived SIGTERM by 10 s; killing them" >&2
   killed=$((killed + ${#left[@]}))
   kill -KILL "${left[@]}" 2>/dev/null || true
 }
 raylet=(); gcs=(); rest=(); killed=0
-for p in "${pids[@]}"; do
-  if is_kind "$p" "/raylet/raylet "; then raylet+=("$p")
-  elif is_kind "$p" "/gcs/gcs_server "; then gcs+=("$p")
-  else rest+=("$p"); fi
-done
+while read -r p args; do
+  case "$args" in
+    */raylet/raylet\ *) raylet+=("$p") ;;
+    */gcs/gcs_server\ *) gcs+=("$p") ;;
+    *) rest+=("$p") ;;
+  esac
+done < <(ps -ww -o pid=,args= -p "$(csv "${pids[@]}")" 2>/dev/null || true)
 stop_group "${raylet[@]}"
-stop_group $(alive "${rest[@]}")
+stop_group "${rest[@]}"
 stop_group "${gcs[@]}"
 # Ray resolves address "auto" (a job's driver does) through this file: leave no stale address.
 rm -f "$TEMP_DIR/ray_current_cluster"
