@@ -21,4 +21,4 @@ ray job submit --address "http://127.0.0.1:${DRL_RAY_DASHBOARD_PORT:-8265}" \
   --working-dir . --runtime-env cluster/runtime_env.yaml \
   -- python pipelines/full_study.py --output-dir "$OUT" "$@"
 echo "[study] results in $OUT"
-echo "[study] view them: $REPO/.venv/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$OUT/mlflow.db"
+echo "[study] view them: $VENV/bin/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri sqlite:///$OUT/mlflow.db"
