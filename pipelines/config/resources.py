@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from drl_core.config import check as _check
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 if TYPE_CHECKING:
     from pipelines.data.inference_stream import InferenceStream
 
@@ -50,7 +52,10 @@ class ResourcesConfig:
     ungracefully (``on``, ``off``; ``auto``: on for Tune trials, which Tune stops by killing them,
     and on clusters of several nodes, where a node can die alone; off on one node, where a stage's
     controller dies only with its stage task and the stage's next attempt or the runner removes
-    the group it noted). None changes a result.
+    the group it noted). ``train_log_level``: the level of Ray Train's own log lines on the
+    console (the job's log) and in its application log files (``WARNING``: not each epoch's report
+    and checkpoint, nor each worker group's start; its system log files under the Ray session's
+    ``logs/train`` keep every level). None changes a result.
     """
 
     num_workers: int = 1
@@ -72,6 +77,7 @@ class ResourcesConfig:
     poll_interval_s: float = 0.5
     watch_preemption: bool = False
     pg_cleaner: str = "auto"
+    train_log_level: str = "WARNING"
 
     def __post_init__(self) -> None:
         _check(self.num_workers >= 1, "num_workers", "must be at least 1")
@@ -84,6 +90,8 @@ class ResourcesConfig:
         _check(self.inference_tasks >= 1, "inference_tasks", "must be at least 1")
         _check(self.pg_cleaner in ("auto", "on", "off"), "pg_cleaner",
                f"must be auto, on or off, got {self.pg_cleaner!r}")
+        _check(self.train_log_level in LOG_LEVELS, "train_log_level",
+               f"must be one of {', '.join(LOG_LEVELS)}, got {self.train_log_level!r}")
         _check(self.cpus_per_worker > 0, "cpus_per_worker", "must be positive")
         _check(self.gpus_per_worker > 0, "gpus_per_worker", "must be positive")
         _check(self.max_failures >= -1, "max_failures", "must be >= -1 (-1 retries forever)")

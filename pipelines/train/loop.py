@@ -36,6 +36,7 @@ from pipelines.train.collectives import barrier, mean_over_workers
 from pipelines.train.job import TrainJob
 from pipelines.train.model_file import load_model, reset_head, save_model
 from pipelines.train.progress import Progress
+from pipelines.train.trainer import quiet_reports
 
 STATE_FILE = "state.pt"
 
@@ -135,6 +136,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
 
     job: TrainJob = config["job"]
+    quiet_reports(config.get("log_level", "INFO"))
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()

@@ -17,6 +17,7 @@ controller imports no torch (:mod:`pipelines.train.backend`).
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ray.train.torch import TorchTrainer
@@ -30,8 +31,9 @@ try:  # Ray Train V2's internals: without them the trainer is TorchTrainer as it
 except ImportError:  # pragma: no cover - another Ray version
     DatasetsCallback = PlacementGroupCleanerCallback = None
 
-PREEMPTION_WATCHER = "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"  # Ray Train propagates both to its controller
+PREEMPTION_WATCHER = "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"  # Ray Train propagates these to its controller
 POLL_INTERVAL = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
+PRINT_PATCH = "RAY_TRAIN_ENABLE_PRINT_PATCH"  # ... and this one to its workers
 
 
 class StageTrainer(TorchTrainer):
@@ -72,6 +74,21 @@ def wants_pg_cleaner(resources: ResourcesConfig, nodes: int, trial: bool) -> boo
 
 
 def trainer_env(resources: ResourcesConfig) -> None:
-    """Set, in the process that calls ``fit``, the Ray Train variables its controller reads."""
+    """Set, in the process that calls ``fit``, the Ray Train variables its controller and workers
+    read. Ray Train's print patch is off: in a Ray worker it wrote each ``print`` of the training
+    loop (the progress lines) twice, to stdout and through the root logger's console handler, so
+    every line stood twice in the job's log."""
     os.environ[PREEMPTION_WATCHER] = "1" if resources.watch_preemption else "0"
     os.environ[POLL_INTERVAL] = str(resources.poll_interval_s)
+    os.environ[PRINT_PATCH] = "0"
+
+
+def quiet_reports(level: str) -> None:
+    """On a training worker: hold Ray Train's line per ``ray.train.report`` ("Reporting training
+    result …", the whole report) to ``level`` (``resources.train_log_level``). Its logger is named
+    by its file's path, not ``ray.train.…``, so Ray Train's own level (``LoggingConfig``) misses it."""
+    try:
+        from ray.train.v2._internal.execution import context
+    except ImportError:  # pragma: no cover - another Ray version
+        return
+    logging.getLogger(context.__file__).setLevel(level)

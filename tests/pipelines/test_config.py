@@ -27,6 +27,7 @@ def test_defaults_load_without_a_file():
     ("benchmark: 3\n", "benchmark: expected a mapping"),
     ("calibration:\n  optim:\n    lr: -1\n", "calibration.optim.lr: must be positive"),
     ("resources:\n  pg_cleaner: sometimes\n", "resources.pg_cleaner: must be auto, on or off"),
+    ("resources:\n  train_log_level: info\n", "resources.train_log_level: must be one of DEBUG, INFO, WARNING"),
 ])
 def test_bad_values_name_their_key_path(tmp_path, text, message):
     with pytest.raises(ConfigError) as err:

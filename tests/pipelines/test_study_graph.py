@@ -107,7 +107,8 @@ def test_runtime_settings_are_no_part_of_any_stage_key():
 
     a = build_study(StudyConfig())
     runtime = {"resources.inference": "ray_data", "resources.eval_batch_size": 3,
-               "resources.poll_interval_s": 2.0, "resources.watch_preemption": True, "resources.pg_cleaner": "on"}
+               "resources.poll_interval_s": 2.0, "resources.watch_preemption": True, "resources.pg_cleaner": "on",
+               "resources.train_log_level": "DEBUG"}
     b = build_study(load_config(StudyConfig, None, runtime))
     assert [s.name for s in a] == [s.name for s in b]
     assert [stage_key(s, {"x": "k"}) for s in a] == [stage_key(s, {"x": "k"}) for s in b]

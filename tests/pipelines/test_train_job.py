@@ -123,6 +123,33 @@ def test_a_run_without_datasets_starts_no_dataset_manager_nor_preemption_watcher
         assert json.loads((tmp_path / probe).read_text()) == {"torch": False}, probe
 
 
+def run_logs(text: str) -> str:
+    """Both log files (stdout and stderr) of each worker process of the local Ray whose files
+    hold ``text``, joined."""
+    import ray
+
+    logs = Path(ray._private.worker.global_worker.node.get_logs_dir_path())
+    files = {p: p.read_text(errors="replace") for p in sorted(logs.glob("worker-*")) if p.suffix in (".out", ".err")}
+    workers = {p.stem for p, t in files.items() if text in t}
+    return "".join(t for p, t in files.items() if p.stem in workers)
+
+
+def test_a_stage_s_progress_lines_reach_its_log_once_and_ray_train_s_info_lines_only_when_asked(
+        ray_local, tmp_path, make_split):
+    """Ray Train's print patch wrote each progress line twice (stdout, then the root logger's
+    console handler), and its INFO lines (each epoch's report and checkpoint) filled the job's log."""
+    split = make_split(tmp_path / "train")
+    run_train_job(job(split, 2, ingest="worker", label="pretrain/quiet"), tmp_path / "quiet", ResourcesConfig())
+    quiet = run_logs("[pretrain/quiet]")
+    assert quiet.count("[pretrain/quiet] epoch 1/2 done") == 1, quiet[-2000:]
+    assert quiet.count("[pretrain/quiet] epoch 2/2 done") == 1, quiet[-2000:]
+    assert "Reporting training result" not in quiet and "Checkpoint successfully created" not in quiet
+    run_train_job(job(split, 1, ingest="worker", label="pretrain/loud"), tmp_path / "loud",
+                  ResourcesConfig(train_log_level="INFO"))  # the check can fail: INFO brings them back
+    loud = run_logs("[pretrain/loud]")
+    assert loud.count("[pretrain/loud] epoch 1/1 done") == 1 and "Reporting training result" in loud, loud[-2000:]
+
+
 def test_a_run_removes_the_placement_groups_a_dead_attempt_noted_and_notes_its_own(ray_local, tmp_path, make_split):
     import ray
     from ray.util.placement_group import placement_group
