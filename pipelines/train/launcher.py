@@ -83,13 +83,13 @@ def run_config(out_dir: Path, resources: ResourcesConfig, callbacks: tuple = ())
     lines reach the job's log from ``resources.train_log_level`` up."""
     import ray.train
 
-    logging = {}
+    logs = {}
     if hasattr(ray.train, "LoggingConfig"):  # Ray Train V2's; an older Ray logs at its own level
-        logging["logging_config"] = ray.train.LoggingConfig(log_level=resources.train_log_level)
+        logs["logging_config"] = ray.train.LoggingConfig(log_level=resources.train_log_level)
     return ray.train.RunConfig(
         name=RUN_NAME, storage_path=str(out_dir), callbacks=list(callbacks),
         failure_config=ray.train.FailureConfig(max_failures=resources.max_failures),
-        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=resources.keep_checkpoints), **logging)
+        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=resources.keep_checkpoints), **logs)
 
 
 def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig,
@@ -120,7 +120,7 @@ def run_train_job(job: TrainJob, out_dir: str | Path, resources: ResourcesConfig
     local_batch = max(1, job.optim.batch_size // resources.num_workers)
     config = {"job": job, "out_dir": str(out_dir), "tracker": tracker, "run_id": run_id,
               "classes": index.classes, "steps_per_epoch": -(-per_worker // local_batch),
-              "threads": threads, "log_level": resources.train_log_level}
+              "threads": threads}
     data = {}
     if job.ingest == "ray_data":
         config["clock"] = epoch_clock()

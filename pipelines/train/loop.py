@@ -136,7 +136,7 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
 
     job: TrainJob = config["job"]
-    quiet_reports(config.get("log_level", "INFO"))
+    quiet_reports()
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = ray.train.torch.get_device()

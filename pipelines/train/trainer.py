@@ -83,12 +83,15 @@ def trainer_env(resources: ResourcesConfig) -> None:
     os.environ[PRINT_PATCH] = "0"
 
 
-def quiet_reports(level: str) -> None:
+def quiet_reports() -> None:
     """On a training worker: hold Ray Train's line per ``ray.train.report`` ("Reporting training
-    result …", the whole report) to ``level`` (``resources.train_log_level``). Its logger is named
-    by its file's path, not ``ray.train.…``, so Ray Train's own level (``LoggingConfig``) misses it."""
+    result …", the whole report) to the run's own log level (its ``LoggingConfig``, from
+    ``resources.train_log_level``). That line's logger is named by its file's path, not
+    ``ray.train.…``, so the level Ray Train sets on its own loggers misses it."""
     try:
         from ray.train.v2._internal.execution import context
-    except ImportError:  # pragma: no cover - another Ray version
+
+        level = context.get_train_context().train_run_context.get_run_config().logging_config.log_level
+    except (ImportError, AttributeError):  # pragma: no cover - another Ray version
         return
     logging.getLogger(context.__file__).setLevel(level)
