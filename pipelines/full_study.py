@@ -25,7 +25,9 @@ from pipelines.config.loader import ConfigError, load_config, save_config, to_di
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.report.table import outcome_metrics  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
+from drl_core.metrics import keys  # noqa: E402
 from pipelines import names  # noqa: E402
+from pipelines.host_cpu import StealMeter  # noqa: E402
 from pipelines.names import BASELINE, CONTINUED  # noqa: E402
 from pipelines.study_graph import build_study  # noqa: E402
 
@@ -116,7 +118,7 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     parent = ray.get(tracker.create_run.remote(name, None, to_dict(cfg), tags))
     ray.get(tracker.log_artifact.remote(parent, str(out / "config.yaml")))
     slots = cfg.resources.training_slots(ray.cluster_resources())
-    start = time.perf_counter()
+    start, steal = time.perf_counter(), StealMeter()
 
     def log(message: str) -> None:
         print(f"{message} [{(time.perf_counter() - start) / 60:.1f} min]", flush=True)
@@ -137,10 +139,13 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     log_model_outcomes(tracker, runner, results)
     print("\n" + stage_table(results), flush=True)
     trained = sum(1 for r in results.values() if not r.cached and names.kind(r.name) in names.TRAINING_KINDS)
-    ray.get(tracker.log_metrics.remote(parent, {"study_seconds": seconds, "stages_trained": trained}, 0))
+    share = steal.share()
+    metrics = {keys.STUDY_SECONDS: seconds, keys.STAGES_TRAINED: trained}
+    ray.get(tracker.log_metrics.remote(parent, metrics | ({keys.HOST_CPU_STEAL: share} if share is not None else {}), 0))
     ray.get(tracker.log_artifact.remote(parent, str(out / "report"), "report"))
     ray.get(tracker.end_run.remote(parent, "FINISHED"))
-    print(f"\n[study] done in {seconds / 60:.1f} min ({trained} training stages run, the rest reused)\n"
+    print(f"\n[study] done in {seconds / 60:.1f} min ({trained} training stages run, the rest reused; "
+          f"{steal.describe()})\n"
           f"Report: {out / 'report' / 'report.md'}\nMLflow store: {tracking.tracking_uri(out)}\n"
           f"View them: {tracking.ui_command(out)}  (then open http://127.0.0.1:5000)", flush=True)
     return 0

@@ -26,6 +26,7 @@ if __package__ in (None, ""):  # run as a script (as `ray job submit` does): imp
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drl_core.config import added_at_default  # noqa: E402
+from drl_core.metrics import keys  # noqa: E402
 from pipelines import run_tags, tracking  # noqa: E402
 from pipelines.config.weights import check_weights  # noqa: E402
 from pipelines.config.loader import ConfigError, load_config, save_config, to_dict, with_values  # noqa: E402
@@ -139,7 +140,7 @@ def write_best(cfg: StudyConfig, grid, setup: TrialSetup, name: str) -> Path:
     best_cfg = with_values(trial_config(cfg, best.config["params"]), {"output_dir": ""})
     path = setup.root / name / "best_config.yaml"
     save_config(best_cfg, path)
-    summary = {f"best/{k}": v for k, v in best.metrics.items() if isinstance(v, (int, float))}
+    summary = {f"{keys.BEST_PREFIX}{k}": v for k, v in best.metrics.items() if isinstance(v, (int, float))}
     ray.get(setup.tracker.log_metrics.remote(setup.parent_id, summary, 0))
     ray.get(setup.tracker.log_params.remote(setup.parent_id, {f"best.{k}": v for k, v in best.config["params"].items()}))
     ray.get(setup.tracker.log_artifact.remote(setup.parent_id, str(path)))
@@ -176,7 +177,7 @@ def run_search(cfg: StudyConfig, out: Path, smoke: bool) -> int:
         ray.get(tracker.end_run.remote(parent, "KILLED"))
         print("\n[tune] interrupted; run the same command again to resume", file=sys.stderr)
         return 130
-    counts = {"trials": len(grid), "trials_failed": grid.num_errors}
+    counts = {keys.TRIALS: len(grid), keys.TRIALS_FAILED: grid.num_errors}
     ray.get(tracker.log_metrics.remote(parent, counts, 0))
     print(f"[tune] {len(grid)} trials, {grid.num_errors} failed", flush=True)
     if grid.num_errors == len(grid):

@@ -17,7 +17,14 @@ EPOCH_SECONDS = f"{TIME_PREFIX}epoch_s"
 EPOCH_CLIPS = f"{TIME_PREFIX}epoch_clips"
 DATA_WAIT_SECONDS = f"{TIME_PREFIX}data_wait_s"  # of an epoch's seconds, those its steps waited for batches
 FIRST_BATCH_SECONDS = f"{TIME_PREFIX}first_batch_s"  # of those, the wait for the epoch's first batch
+EPOCH_STEAL = f"{TIME_PREFIX}host_cpu_steal"  # of the epoch's host CPU time, the share given to other guests
 PEAK_RSS_MB = f"{MEMORY_PREFIX}worker_peak_rss_mb"
+STUDY_SECONDS = "study_seconds"  # a study run's: its stages' span, start to end
+STAGES_TRAINED = "stages_trained"  # of its stages, the training stages that ran (not reused)
+HOST_CPU_STEAL = "host_cpu_steal"  # over that span, the share of its host's CPU time given to other guests
+TRIALS = "trials"  # a Tune search run's trials, and of them those that failed
+TRIALS_FAILED = "trials_failed"
+BEST_PREFIX = "best/"  # a Tune search run's best trial's metrics
 
 # Per test set (``in_context``, ``out_of_context``, ``test``, a mapped set …): one model's outcome.
 EVAL_PREFIX = "eval/"

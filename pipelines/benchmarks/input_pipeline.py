@@ -33,9 +33,10 @@ from drl_core.data.draws import cut_clip, draw_clip, video_key
 from pipelines.benchmarks.local_ray import start_local_ray
 from pipelines.benchmarks.rounds import runs
 from pipelines.benchmarks.rows import write_rows
-from pipelines.data.shards import open_split
 from pipelines.data.ray_ingest import epoch_clock, train_dataset
+from pipelines.data.shards import open_split
 from pipelines.decode.schema import FRAME_COLUMNS, row_frames
+from pipelines.host_cpu import StealMeter
 
 CLIP = ClipConfig(crop_size=112, flip=True, jitter=0.2, hue=0.2)
 T = 16
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
     p.add_argument("--rounds", type=int, default=9, help="alternating plain passes and stream epochs")
     args = p.parse_args(argv)
+    steal = StealMeter()
     import multiprocessing as mp
 
     singles, plains, streams, starts, wholes = [], [], [], [], []
@@ -134,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"whole epochs     : {whole:7.1f} clips/s with the start-up, {args.videos} videos each "
           f"(ratio {whole / plain:.2f} on equal cores)")
     print(f"against 1 process: ratio {stream / c / single:.2f} per core")
+    print(f"host: {steal.describe()}")
     print(f"input_pipeline: ratio {stream / plain:.2f} (goal >= 0.8 per core, equal cores)")
 
 

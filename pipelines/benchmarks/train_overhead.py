@@ -35,6 +35,7 @@ from pipelines.benchmarks.rows import write_rows
 from pipelines.config.resources import ResourcesConfig
 from pipelines.data.clips import train_loader
 from pipelines.data.shards import open_split
+from pipelines.host_cpu import StealMeter
 
 MODEL = ModelConfig(name="r3d18", width=16, stem_pool=False, dropout=0.5)
 CLIP = ClipConfig(crop_size=48, jitter=0.2)
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cpus", type=int, default=2, help="CPUs for the local Ray")
     p.add_argument("--rounds", type=int, default=5, help="alternating plain loops and stage runs")
     args = p.parse_args(argv)
+    steal = StealMeter()
     optim = OptimConfig(optimizer="sgd", epochs=args.epochs, lr=0.01, step_size=10, batch_size=16)
     plains, stages, firsts = [], [], []
     with tempfile.TemporaryDirectory(prefix="train-overhead-") as work:
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Ray Train stage (streamed)    : {stage * 1000:7.1f} ms/step ({runs(stages, 1000)})")
     print(f"its wait for each epoch's first batch: {statistics.median(firsts) * 1000:.0f} ms ({runs(firsts, 1000)}), "
           f"{statistics.median(firsts) / plain:.1f} plain steps")
+    print(f"host: {steal.describe()}")
     print(f"train_overhead: ratio {stage / plain:.2f} (goal <= 1.10)")
 
 

@@ -27,6 +27,7 @@ from drl_core.metrics import keys
 from drl_core.models import build_model
 from pipelines import run_tags
 from pipelines.evaluation import evaluate_job
+from pipelines.host_cpu import StealMeter
 from pipelines.memory import peak_rss_mb
 from pipelines.data.clips import train_loader
 from pipelines.data.ray_ingest import DATASET, host_batches
@@ -162,9 +163,13 @@ def train_loop(config: dict[str, Any]) -> None:
     if rank == 0 and tracker is not None:  # what this stage's numbers were computed with
         tracker.set_tags.remote(run_id, {run_tags.KERNELS: kernels(device)})
     progress = Progress(job.label, job.optim.epochs, config.get("steps_per_epoch", 0), rank)
+    steal = [StealMeter()]  # this epoch's; a slow epoch on a shared VM may be its neighbours' doing
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
         metrics[keys.PEAK_RSS_MB] = peak_rss_mb()
+        share, steal[0] = steal[0].share(), StealMeter()
+        if share is not None:
+            metrics[keys.EPOCH_STEAL] = share
         history.append({"epoch": epoch, **mean_over_workers(metrics), keys.RESUMPTIONS: resumptions})
         progress.epoch_done(epoch, history[-1])
         if job.epoch_probe is not None and rank == 0:  # a Tune trial's per-epoch objective

@@ -32,6 +32,7 @@ class Progress:
     def epoch_done(self, epoch: int, metrics: dict) -> None:
         if self.rank == 0:
             loss = metrics.get(keys.TRAIN_LOSS, float("nan"))
+            steal = f", {metrics[keys.EPOCH_STEAL]:.0%} CPU steal" if keys.EPOCH_STEAL in metrics else ""
             print(f"[{self.label}] epoch {epoch + 1}/{self.epochs} done: loss {loss:.3f}, "
                   f"{metrics.get(keys.EPOCH_SECONDS, 0.0):.1f} s ({metrics.get(keys.DATA_WAIT_SECONDS, 0.0):.1f} "
-                  f"waiting for data), ETA {self.eta(epoch + 1, -1):.0f} s", flush=True)
+                  f"waiting for data{steal}), ETA {self.eta(epoch + 1, -1):.0f} s", flush=True)

@@ -19,7 +19,7 @@ from pipelines.report.ds_anatomy import run_anatomy
 from pipelines.report.results import main as results_page
 from pipelines.report import term_gradients
 from pipelines.report.term_gradients import markdown as term_table, measure as measure_terms, measure_group
-from drl_core.metrics.keys import OUTCOME_PREFIXES
+from drl_core.metrics.keys import HOST_CPU_STEAL, OUTCOME_PREFIXES, STAGES_TRAINED, STUDY_SECONDS
 from pipelines.config.schema import StudyConfig
 from pipelines.report.table import MODEL_LABELS
 from tests.conftest import assert_config_error, train_worker_pids
@@ -98,6 +98,9 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     parents, children = study_runs(out)
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     runs = {r.info.run_name: r for r in children[parents[0].info.run_id]}
+    study = parents[0].data.metrics  # Linux has /proc/stat: the span's stolen share is logged
+    assert study[STUDY_SECONDS] > 0 and study[STAGES_TRAINED] > 0 and 0 <= study[HOST_CPU_STEAL] < 1
+    assert "of this host's CPU time (steal))" in logs
     assert all(r.info.status == "FINISHED" for r in runs.values())
     for model in MODELS:
         evaluation, ds = runs[f"evaluate/{model}"].data.metrics, runs[f"dynamic_score/{model}"].data.metrics
@@ -177,7 +180,7 @@ def test_study_job_survives_a_killed_worker_tracks_every_stage_and_reruns_withou
     assert status == "SUCCEEDED", logs[-4000:]
     parents, children = study_runs(out)
     second = parents[-1]
-    assert second.data.metrics["stages_trained"] == 0
+    assert second.data.metrics[STAGES_TRAINED] == 0
     rerun = {r.info.run_name: r for r in children[second.info.run_id]}
     trained = [n for n, r in rerun.items() if n.split("/")[0] in ("static_pretrain", "pretrain", "dynamic_score", "finetune")
                and r.data.tags.get(run_tags.CACHED) != "true"]

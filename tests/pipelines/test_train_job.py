@@ -3,6 +3,7 @@ resumed from the last checkpoint, and the files later stages read."""
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from drl_core.config import AlgorithmConfig, ClipConfig, ModelConfig, OptimConfig
+from drl_core.metrics import keys
 from pipelines.config.resources import ResourcesConfig
 from pipelines.train.job import TrainJob
 from pipelines.train.launcher import run_train_job
@@ -139,9 +141,13 @@ def test_a_stage_s_progress_lines_reach_its_log_once_and_ray_train_s_info_lines_
     """Ray Train's print patch wrote each progress line twice (stdout, then the root logger's
     console handler), and its INFO lines (each epoch's report and checkpoint) filled the job's log."""
     split = make_split(tmp_path / "train")
-    run_train_job(job(split, 2, ingest="worker", label="pretrain/quiet"), tmp_path / "quiet", ResourcesConfig())
+    history = run_train_job(job(split, 2, ingest="worker", label="pretrain/quiet"), tmp_path / "quiet",
+                            ResourcesConfig())["history"]
     quiet = run_logs("[pretrain/quiet]")
     assert quiet.count("[pretrain/quiet] epoch 1/2 done") == 1, quiet[-2000:]
+    # each epoch's share of the host's CPU time that went to other guests (Linux: /proc/stat)
+    assert all(0 <= row[keys.EPOCH_STEAL] <= 1 for row in history) and len(history) == 2
+    assert len(re.findall(r"epoch \d/2 done: .* waiting for data, \d+% CPU steal\)", quiet)) == 2, quiet[-2000:]
     assert quiet.count("[pretrain/quiet] epoch 2/2 done") == 1, quiet[-2000:]
     assert "Reporting training result" not in quiet and "Checkpoint successfully created" not in quiet
     run_train_job(job(split, 1, ingest="worker", label="pretrain/loud"), tmp_path / "loud",
