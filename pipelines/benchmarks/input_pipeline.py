@@ -49,7 +49,7 @@ def plain_loop(split: Path, share: int = 0, shares: int = 1) -> tuple[int, float
     for path in sorted((split / "shards").glob("*.parquet"))[share::shares]:
         f = pq.ParquetFile(path)
         for group in range(f.num_row_groups):
-            table = f.read_row_group(group, columns=FRAME_COLUMNS)
+            table = f.read_row_group(group, columns=FRAME_COLUMNS, use_threads=False)  # as SplitIndex
             n, (h, w, _) = len(table.column("frames")[0].values), table.column("frame_shape")[0].as_py()
             vid = table.column("video_id")[0].as_py()
             d = draw_clip(0, 0, video_key(vid), n, T, h, w, CLIP.crop_size, CLIP.flip, CLIP.jitter, CLIP.hue)
