@@ -17,6 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (as `ray job submit` does): import from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from drl_core.metrics import keys  # noqa: E402
 from pipelines import run_tags, tracking  # noqa: E402
 from pipelines.driver import parse_sets, resolve_output, run_locked  # noqa: E402
 from pipelines.provenance import provenance  # noqa: E402
@@ -25,9 +26,8 @@ from pipelines.config.loader import ConfigError, load_config, save_config, to_di
 from pipelines.config.schema import StudyConfig  # noqa: E402
 from pipelines.report.table import outcome_metrics  # noqa: E402
 from pipelines.stages.runner import StudyFailed, StudyRunner  # noqa: E402
-from drl_core.metrics import keys  # noqa: E402
 from pipelines import names  # noqa: E402
-from pipelines.host_cpu import StealMeter  # noqa: E402
+from pipelines.host_cpu import StealMeter, describe  # noqa: E402
 from pipelines.names import BASELINE, CONTINUED  # noqa: E402
 from pipelines.study_graph import build_study  # noqa: E402
 
@@ -139,13 +139,15 @@ def run_study(cfg: StudyConfig, out: Path, smoke: bool) -> int:
     log_model_outcomes(tracker, runner, results)
     print("\n" + stage_table(results), flush=True)
     trained = sum(1 for r in results.values() if not r.cached and names.kind(r.name) in names.TRAINING_KINDS)
-    share = steal.share()
+    share = steal.lap()
     metrics = {keys.STUDY_SECONDS: seconds, keys.STAGES_TRAINED: trained}
-    ray.get(tracker.log_metrics.remote(parent, metrics | ({keys.HOST_CPU_STEAL: share} if share is not None else {}), 0))
+    if share is not None:
+        metrics[keys.HOST_CPU_STEAL] = share
+    ray.get(tracker.log_metrics.remote(parent, metrics, 0))
     ray.get(tracker.log_artifact.remote(parent, str(out / "report"), "report"))
     ray.get(tracker.end_run.remote(parent, "FINISHED"))
     print(f"\n[study] done in {seconds / 60:.1f} min ({trained} training stages run, the rest reused; "
-          f"{steal.describe()})\n"
+          f"{describe(share)})\n"
           f"Report: {out / 'report' / 'report.md'}\nMLflow store: {tracking.tracking_uri(out)}\n"
           f"View them: {tracking.ui_command(out)}  (then open http://127.0.0.1:5000)", flush=True)
     return 0

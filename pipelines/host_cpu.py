@@ -46,18 +46,21 @@ def steal_share(before: CpuTicks | None, after: CpuTicks | None) -> float | None
     return (after.steal - before.steal) / (after.total - before.total)
 
 
+def describe(share: float | None) -> str:
+    """E.g. ``the hypervisor took 23% of this host's CPU time (steal)``."""
+    if share is None:
+        return "the hypervisor's share of this host's CPU time (steal) is not known here"
+    return f"the hypervisor took {share:.0%} of this host's CPU time (steal)"
+
+
 class StealMeter:
-    """The steal share since it was made: ``meter = StealMeter(); ...; meter.share()``."""
+    """The steal share since the last reading: ``meter = StealMeter(); ...; meter.lap()``, one
+    read of ``stat`` per lap (each epoch's end is the next one's start)."""
 
     def __init__(self, stat: Path = STAT) -> None:
-        self.stat, self.start = stat, cpu_ticks(stat)
+        self.stat, self.last = stat, cpu_ticks(stat)
 
-    def share(self) -> float | None:
-        return steal_share(self.start, cpu_ticks(self.stat))
-
-    def describe(self) -> str:
-        """E.g. ``the hypervisor took 23% of this host's CPU time (steal)``."""
-        share = self.share()
-        if share is None:
-            return "the hypervisor's share of this host's CPU time (steal) is not known here"
-        return f"the hypervisor took {share:.0%} of this host's CPU time (steal)"
+    def lap(self) -> float | None:
+        now = cpu_ticks(self.stat)
+        share, self.last = steal_share(self.last, now), now
+        return share

@@ -29,7 +29,7 @@ from pipelines.decode.readers import read_kinetics
 from pipelines.decode.schema import encode_frames
 from pipelines.decode.stage import DecodeInputs, clip_spec, run
 from pipelines.decode.video import decode_video
-from pipelines.host_cpu import StealMeter
+from pipelines.host_cpu import StealMeter, describe
 from pipelines.synthetic.generate import SOURCE, generate_benchmark
 
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"plain decord loops: {plain:7.1f} videos/s in {c} processes ({plain / c:.1f} per core; {runs(plains)})")
     print(f"decode stage      : {stage:7.1f} videos/s on {c} cores ({stage / c:.1f} per core; {runs(stages)})")
     print(f"against 1 process : ratio {stage / c / single:.2f} per core")
-    print(f"host: {steal.describe()}")
+    print(f"host: {describe(steal.lap())}")
     print(f"decode_throughput: ratio {stage / plain:.2f} (goal >= 0.8 per core, equal cores)")
 
 

@@ -36,7 +36,7 @@ from pipelines.benchmarks.rows import write_rows
 from pipelines.data.ray_ingest import epoch_clock, train_dataset
 from pipelines.data.shards import open_split
 from pipelines.decode.schema import FRAME_COLUMNS, row_frames
-from pipelines.host_cpu import StealMeter
+from pipelines.host_cpu import StealMeter, describe
 
 CLIP = ClipConfig(crop_size=112, flip=True, jitter=0.2, hue=0.2)
 T = 16
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"whole epochs     : {whole:7.1f} clips/s with the start-up, {args.videos} videos each "
           f"(ratio {whole / plain:.2f} on equal cores)")
     print(f"against 1 process: ratio {stream / c / single:.2f} per core")
-    print(f"host: {steal.describe()}")
+    print(f"host: {describe(steal.lap())}")
     print(f"input_pipeline: ratio {stream / plain:.2f} (goal >= 0.8 per core, equal cores)")
 
 

@@ -35,7 +35,7 @@ from pipelines.benchmarks.rows import write_rows
 from pipelines.config.resources import ResourcesConfig
 from pipelines.data.clips import train_loader
 from pipelines.data.shards import open_split
-from pipelines.host_cpu import StealMeter
+from pipelines.host_cpu import StealMeter, describe
 
 MODEL = ModelConfig(name="r3d18", width=16, stem_pool=False, dropout=0.5)
 CLIP = ClipConfig(crop_size=48, jitter=0.2)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Ray Train stage (streamed)    : {stage * 1000:7.1f} ms/step ({runs(stages, 1000)})")
     print(f"its wait for each epoch's first batch: {statistics.median(firsts) * 1000:.0f} ms ({runs(firsts, 1000)}), "
           f"{statistics.median(firsts) / plain:.1f} plain steps")
-    print(f"host: {steal.describe()}")
+    print(f"host: {describe(steal.lap())}")
     print(f"train_overhead: ratio {stage / plain:.2f} (goal <= 1.10)")
 
 

@@ -163,11 +163,11 @@ def train_loop(config: dict[str, Any]) -> None:
     if rank == 0 and tracker is not None:  # what this stage's numbers were computed with
         tracker.set_tags.remote(run_id, {run_tags.KERNELS: kernels(device)})
     progress = Progress(job.label, job.optim.epochs, config.get("steps_per_epoch", 0), rank)
-    steal = [StealMeter()]  # this epoch's; a slow epoch on a shared VM may be its neighbours' doing
+    steal = StealMeter()  # each epoch's share; a slow epoch on a shared VM may be its neighbours' doing
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
         metrics[keys.PEAK_RSS_MB] = peak_rss_mb()
-        share, steal[0] = steal[0].share(), StealMeter()
+        share = steal.lap()
         if share is not None:
             metrics[keys.EPOCH_STEAL] = share
         history.append({"epoch": epoch, **mean_over_workers(metrics), keys.RESUMPTIONS: resumptions})
