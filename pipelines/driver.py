@@ -104,23 +104,27 @@ def disks_usable(out: Path) -> bool:
 def run_locked(out: Path, what: str, body: Callable[[], int], on_signal=interrupt,
                signals: tuple[int, ...] = (signal.SIGTERM,)) -> int:
     """Lock ``out``, check its MLflow store, start or join Ray, check the disks, route ``signals``
-    to ``on_signal`` and run ``body``. A store that cannot be used, or a disk past Ray's
-    threshold, is a one-line error (exit 2)."""
-    from pipelines.mlflow_store import TrackingError, open_store
+    to ``on_signal`` and run ``body``. A store that cannot be used (found here, or when
+    ``body``'s tracker opens it), or a disk past Ray's threshold, is a one-line error (exit 2).
+
+    The store is checked without importing MLflow (:func:`pipelines.mlflow_store.check_store`):
+    the tracker actor opens it, and the study's driver imports neither MLflow nor torch (4 s of
+    every study's start on a 2-core CPU)."""
+    from pipelines.mlflow_store import TrackingError, check_store
 
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_output(out, what)
     try:
         try:
-            open_store(out)
-        except TrackingError as err:
-            print(f"tracking error: {err}", file=sys.stderr)
+            check_store(out)
+            init_ray()
+            if not disks_usable(out):
+                return 2
+            for sig in signals:
+                signal.signal(sig, on_signal)  # after ray.init, which installs a handler of its own
+            return body()
+        except TrackingError as err:  # here, or from the tracker actor (a RayTaskError that is one)
+            print(f"tracking error: {getattr(err, 'cause', None) or err}", file=sys.stderr)
             return 2
-        init_ray()
-        if not disks_usable(out):
-            return 2
-        for sig in signals:
-            signal.signal(sig, on_signal)  # after ray.init, which installs a handler of its own
-        return body()
     finally:
         lock.close()

@@ -2,7 +2,9 @@
 when sqlite is busy, and one-line errors instead of tracebacks.
 
 Every command that reads or writes runs (the study, Tune, the report commands) opens its store
-with :func:`open_client`, so ``MLFLOW_TRACKING_URI`` is honoured everywhere.
+with :func:`open_client`, so ``MLFLOW_TRACKING_URI`` is honoured everywhere. The study's and
+Tune's drivers check it first with :func:`check_store` and leave the opening to their tracker
+(:func:`pipelines.tracking.start_tracker`).
 """
 
 from __future__ import annotations
@@ -82,8 +84,10 @@ def _try_write(uri: str, db: Path) -> None:
             con.execute("ROLLBACK")
         finally:
             con.close()
-    except sqlite3.OperationalError as err:
+    except sqlite3.OperationalError as err:  # locked or read-only: retried or worded by _retrying
         raise RuntimeError(str(err)) from None
+    except sqlite3.DatabaseError as err:  # e.g. "file is not a database"
+        raise TrackingError(f"MLflow store {uri}: {db}: {_first_line(err)}") from None
 
 
 def _retrying(fn: Callable, uri: str) -> Callable:
@@ -134,6 +138,15 @@ def open_client(uri: str, write: bool = True) -> Any:
     client = _Client(MlflowClient(uri), uri)
     client.search_experiments(max_results=1)  # a server that accepts connections but fails
     return client
+
+
+def check_store(output_dir: str | Path, write: bool = True) -> str:
+    """The URI of an output folder's store, checked as :func:`open_client` checks it before
+    MLflow is imported (a server that takes connections, a sqlite file that takes a write), and
+    without importing MLflow (2 s): for a driver whose store the study's tracker opens."""
+    uri = tracking_uri(output_dir)
+    check_reachable(uri, write)
+    return uri
 
 
 def open_store(output_dir: str | Path, write: bool = True) -> Any:

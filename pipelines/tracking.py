@@ -144,19 +144,42 @@ class Tracker:
         return self.experiment_id
 
 
+class TrackerActor(Tracker):
+    """The Tracker a Ray actor holds: a store it cannot open is a one-line :class:`TrackingError`
+    raised by its first call, where an error of the constructor would reach the caller as a
+    dead actor's traceback."""
+
+    def __init__(self, *args: Any) -> None:
+        self.failure = None
+        try:
+            super().__init__(*args)
+        except TrackingError as err:
+            self.failure = str(err)
+
+    def experiment(self) -> str:
+        if self.failure:
+            raise TrackingError(self.failure)
+        return super().experiment()
+
+
 def start_tracker(output_dir: str | Path, name: str | None = None) -> Any:
     """Start the study's one :class:`Tracker` as a Ray actor on this (the driver's) node.
 
     It needs no CPU, and it runs where the output folder (and so the sqlite store) is. ``name``
-    makes it a named actor (``ray.get_actor(name)``), for code that outlives a handle.
+    makes it a named actor (``ray.get_actor(name)``), for code that outlives a handle. A store it
+    cannot open raises :class:`TrackingError` here (one line), and the actor is gone.
     """
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     node = ray.get_runtime_context().get_node_id()
-    actor = ray.remote(Tracker).options(
+    actor = ray.remote(TrackerActor).options(
         num_cpus=0, max_concurrency=1, name=name,
         scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
     ).remote(str(output_dir), tracking_uri(output_dir))
-    ray.get(actor.experiment.remote())  # surfaces a bad store now, not at the first write
+    try:
+        ray.get(actor.experiment.remote())  # surfaces a bad store now, not at the first write
+    except TrackingError as err:  # a RayTaskError that is one; its cause is the one line
+        ray.kill(actor)
+        raise TrackingError(str(getattr(err, "cause", None) or err)) from None
     return actor

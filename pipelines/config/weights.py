@@ -5,6 +5,9 @@ ConfigError naming the key and the file. When any of them is a torchvision Image
 (:mod:`drl_core.models.checkpoints`), the clips are normalised with ImageNet's mean and std, as
 those weights expect: the study's ``pretrain.clip`` (and ``finetune.clip``, if set) is switched
 (and says so).
+
+Torch is imported only when a checkpoint is named: the study's driver checks its config with
+this module and otherwise never needs torch (its import cost 2 s of every study's start).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from drl_core.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, is_torchvision_resnet
 from pipelines.config.loader import ConfigError, with_values
 
 MODEL_KEYS = ("pretrain.model", "algorithm.spatial", "dynamic_score.spatial")
@@ -26,6 +28,8 @@ def _block(cfg, dotted: str):
 
 def _is_imagenet(path: Path, key: str) -> bool:
     import torch
+
+    from drl_core.models.checkpoints import is_torchvision_resnet
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -48,8 +52,12 @@ def check_weights(cfg):
                               f"ImageNet ResNet file as downloaded, e.g. resnet18-f37072fd.pth)")
         if _is_imagenet(path, key):
             imagenet.append(key)
+    if not imagenet:
+        return cfg
+    from drl_core.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD
+
     clip = cfg.pretrain.clip
-    if imagenet and (tuple(clip.mean), tuple(clip.std)) != (IMAGENET_MEAN, IMAGENET_STD):
+    if (tuple(clip.mean), tuple(clip.std)) != (IMAGENET_MEAN, IMAGENET_STD):
         blocks = ["pretrain.clip"] + (["finetune.clip"] if cfg.finetune.clip is not None else [])
         print(f"[config] ImageNet weights in {', '.join(imagenet)}: {' and '.join(b + '.mean/std' for b in blocks)} "
               f"set to ImageNet's", file=sys.stderr, flush=True)

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from drl_core.config import ADDED_OPTION, ClipConfig
 from drl_core.metrics import keys
 from pipelines.data.inference_stream import InferenceStream
-from pipelines.evaluation import device, mapped_accuracy, predictions, probe_split
 from pipelines.stages.base import RUNTIME, StageContext
-from pipelines.train.model_file import load_model
 
 
 @dataclass(frozen=True)
@@ -29,6 +27,9 @@ class EvaluateStage:
 
 
 def run(ctx: StageContext) -> dict:
+    from pipelines.evaluation import device, mapped_accuracy, predictions, probe_split
+    from pipelines.train.model_file import load_model
+
     cfg: EvaluateStage = ctx.config
     model, _, model_classes = load_model(ctx.inputs["model"].outputs["model"])
     results, metrics = {}, {}

@@ -11,17 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from drl_core.config import ClipConfig
 from drl_core.metrics import keys
-from drl_core.metrics.few_shot import evaluate_few_shot
 from pipelines.config.schema import FewShotConfig
-from pipelines.features import cached_features
 from pipelines.data.inference_stream import InferenceStream
-from pipelines.evaluation import device
 from pipelines.stages.base import RUNTIME, StageContext
-from pipelines.train.model_file import load_model
 
 
 @dataclass(frozen=True)
@@ -43,6 +38,13 @@ def held_out(classes: list[str], seen_classes: list[str]) -> np.ndarray:
 
 
 def run(ctx: StageContext) -> dict:
+    import torch
+
+    from drl_core.metrics.few_shot import evaluate_few_shot
+    from pipelines.evaluation import device
+    from pipelines.features import cached_features
+    from pipelines.train.model_file import load_model
+
     cfg: FewShotStage = ctx.config
     fs = cfg.fewshot
     model, _, model_classes = load_model(ctx.inputs["model"].outputs["model"])

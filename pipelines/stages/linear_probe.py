@@ -9,17 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from drl_core.config import ClipConfig
 from drl_core.metrics import keys
-from drl_core.metrics.linear_probe import fit_linear_probe
 from pipelines.config.schema import LinearProbeConfig
 from pipelines.data.inference_stream import InferenceStream
-from pipelines.features import cached_features
 from pipelines.stages.base import RUNTIME, StageContext
-from pipelines.train.model_file import load_model
 
 
 @dataclass(frozen=True)
@@ -30,6 +24,13 @@ class LinearProbeStage:
 
 
 def run(ctx: StageContext) -> dict:
+    import numpy as np
+    import torch
+
+    from drl_core.metrics.linear_probe import fit_linear_probe
+    from pipelines.features import cached_features
+    from pipelines.train.model_file import load_model
+
     cfg: LinearProbeStage = ctx.config
     model, _, _ = load_model(ctx.inputs["model"].outputs["model"])
     train = cached_features(ctx, "train", model, cfg.clip, cfg.stream.within(ctx.data_group))

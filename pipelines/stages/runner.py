@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 from pipelines import run_tags
 from pipelines.config.loader import to_dict
-from pipelines.train.placement_notes import remove_noted_groups
 from pipelines.stages.base import (StageContext, StageResult, StageSpec, read_result, stage_dir,
                                    stage_key, write_result)
 
@@ -174,6 +173,8 @@ class StudyRunner:
         try:
             result = ray.get(ref)
         except Exception as err:  # noqa: BLE001 - any stage failure is reported, the rest goes on
+            from pipelines.train.placement_notes import remove_noted_groups  # (imports ray.train: only here)
+
             remove_noted_groups(folder)  # its Ray Train runs' groups, if their controllers died with it
             reason = str(err).strip().splitlines()[-1][:500] if str(err).strip() else type(err).__name__
             self.failed[spec.name] = reason
@@ -220,6 +221,8 @@ class StudyRunner:
             self._end_run(run_id, "KILLED")
         for group in self.groups.values():
             ray.util.remove_placement_group(group)
+        from pipelines.train.placement_notes import remove_noted_groups
+
         for folder in self.folders.values():
             remove_noted_groups(folder)
         self.running.clear()

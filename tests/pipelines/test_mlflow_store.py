@@ -51,6 +51,33 @@ def test_a_server_that_never_answers_is_an_error_not_a_hang():
     server.close()
 
 
+@pytest.mark.slow
+def test_a_tracker_that_cannot_open_its_store_is_a_one_line_error(ray_local, monkeypatch):
+    from pipelines.tracking import start_tracker
+
+    server = socket.socket()  # takes connections (so the driver's check passes), never answers
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(16)], daemon=True).start()
+    uri = f"http://127.0.0.1:{server.getsockname()[1]}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow_store.check_store("unused")  # the driver's check cannot tell
+    with pytest.raises(TrackingError) as err:
+        start_tracker("unused")  # the actor's MLflow client can
+    assert uri in str(err.value) and "\n" not in str(err.value)
+    server.close()
+
+
+def test_a_corrupt_store_stops_the_study_driver_with_one_line(tmp_path, capsys):
+    from pipelines.full_study import main
+
+    (tmp_path / "mlflow.db").write_bytes(b"not a database, " * 64)
+    assert main(["--smoke", "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tracking error:") and "mlflow.db" in err[0], err
+
+
 def test_a_read_only_store_is_a_one_line_error_but_can_still_be_read(tmp_path, monkeypatch):
     Tracker(str(tmp_path)).create_run("study")
     # MLflow makes the parent folder of a `file:` path relative to the working directory
