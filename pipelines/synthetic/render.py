@@ -45,7 +45,7 @@ def draw_object(
     """Composite one object, with a dark outline, onto a copy of ``background`` (H×W×3 uint8)."""
     size = background.shape[0]
     coords = (np.arange(size) + 0.5) / size
-    x, y = np.meshgrid(coords - cx, coords - cy)
+    x, y = (coords - cx)[None, :], (coords - cy)[:, None]  # meshgrid's values, broadcast, not copied
     c, s = np.cos(angle), np.sin(angle)
     u, v = (c * x + s * y) / radius, (-s * x + c * y) / radius
     frame = background.copy()
