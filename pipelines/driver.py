@@ -108,8 +108,8 @@ def run_locked(out: Path, what: str, body: Callable[[], int], on_signal=interrup
     ``body``'s tracker opens it), or a disk past Ray's threshold, is a one-line error (exit 2).
 
     The store is checked without importing MLflow (:func:`pipelines.mlflow_store.check_store`):
-    the tracker actor opens it, and the study's driver imports neither MLflow nor torch (4 s of
-    every study's start on a 2-core CPU)."""
+    the tracker actor opens it, and the study's driver imports neither MLflow nor torch (3–6 s
+    of every study's start on a 2-core CPU)."""
     from pipelines.mlflow_store import TrackingError, check_store
 
     out.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,10 @@ A stage module exposes ``run(ctx: StageContext) -> dict``. The dict holds ``metr
 name → number, logged to the stage's MLflow run), ``artifacts`` (paths to log) and anything
 later stages read. The runner writes it to ``<stage dir>/result.json``, which marks the stage
 finished: a later study with the same key reuses it instead of running the stage again.
+
+The study's driver imports the modules whose config classes its DAG names (evaluate, fewshot,
+linear_probe, decode, report) and never runs them: those import torch, MLflow and Ray Train
+inside ``run``, not at the top (``tests/pipelines/test_driver.py``).
 """
 
 from __future__ import annotations
