@@ -153,6 +153,10 @@ def train_loop(config: dict[str, Any]) -> None:
     optimizer = make_optimizer(algo.parameters(), job.optim)
     scheduler = make_scheduler(optimizer, job.optim)
     start, history, resumptions = restore(algo, optimizer, scheduler)
+    if history and start >= job.optim.epochs:
+        # Restored after its last epoch (a Tune trial stopped between its last report and Tune
+        # recording the end): the last epoch's metrics again, else its reporters (Tune's) get none.
+        ray.train.report(history[-1], checkpoint=None)
     batch = max(1, job.optim.batch_size // world)  # the config's batch size is global
     if job.ingest == "ray_data":
         stream = epoch_stream(ray.train.get_dataset_shard(DATASET), job, config["clock"], rank, world, batch,
