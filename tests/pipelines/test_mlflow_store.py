@@ -37,36 +37,36 @@ def test_an_unreachable_server_is_a_one_line_error_naming_it():
     assert uri in str(err.value) and "unreachable" in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.slow
-def test_a_server_that_never_answers_is_an_error_not_a_hang():
+@pytest.fixture
+def silent_server():
+    """The URI of an HTTP server that takes connections and never answers."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
     held = []
     threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(16)], daemon=True).start()
-    uri = f"http://127.0.0.1:{server.getsockname()[1]}"
-    with pytest.raises(TrackingError) as err:
-        open_client(uri)  # MLflow's own defaults would retry for about four minutes
-    assert uri in str(err.value) and "\n" not in str(err.value)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
     server.close()
 
 
 @pytest.mark.slow
-def test_a_tracker_that_cannot_open_its_store_is_a_one_line_error(ray_local, monkeypatch):
+def test_a_server_that_never_answers_is_an_error_not_a_hang(silent_server):
+    uri = silent_server
+    with pytest.raises(TrackingError) as err:
+        open_client(uri)  # MLflow's own defaults would retry for about four minutes
+    assert uri in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_tracker_that_cannot_open_its_store_is_a_one_line_error(ray_local, monkeypatch, silent_server):
     from pipelines.tracking import start_tracker
 
-    server = socket.socket()  # takes connections (so the driver's check passes), never answers
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held = []
-    threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(16)], daemon=True).start()
-    uri = f"http://127.0.0.1:{server.getsockname()[1]}"
+    uri = silent_server  # takes connections, so the driver's check passes
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow_store.check_store("unused")  # the driver's check cannot tell
     with pytest.raises(TrackingError) as err:
         start_tracker("unused")  # the actor's MLflow client can
     assert uri in str(err.value) and "\n" not in str(err.value)
-    server.close()
 
 
 def test_a_corrupt_store_stops_the_study_driver_with_one_line(tmp_path, capsys):
