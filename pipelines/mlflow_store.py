@@ -140,13 +140,11 @@ def open_client(uri: str, write: bool = True) -> Any:
     return client
 
 
-def check_store(output_dir: str | Path, write: bool = True) -> str:
-    """The URI of an output folder's store, checked as :func:`open_client` checks it before
-    MLflow is imported (a server that takes connections, a sqlite file that takes a write), and
-    without importing MLflow (2 s): for a driver whose store the study's tracker opens."""
-    uri = tracking_uri(output_dir)
-    check_reachable(uri, write)
-    return uri
+def check_store(output_dir: str | Path) -> None:
+    """Check an output folder's store as :func:`open_client` checks it before MLflow is imported
+    (a server that takes connections, a sqlite file that takes a write), without importing
+    MLflow (2 s): for a driver whose store the study's tracker opens."""
+    check_reachable(tracking_uri(output_dir))
 
 
 def open_store(output_dir: str | Path, write: bool = True) -> Any:

@@ -74,7 +74,6 @@ def test_a_killed_worker_resumes_from_the_last_checkpoint(ray_local, tmp_path, m
     assert json.loads((stage / "history.json").read_text()) == history
 
 
-@pytest.mark.slow
 def report_log(path: Path):
     """A Ray Train user callback (pickled by value) that appends each report's metrics to ``path``."""
     from ray.train import UserCallback
@@ -87,6 +86,7 @@ def report_log(path: Path):
     return Reports()
 
 
+@pytest.mark.slow
 def test_running_a_finished_job_again_resumes_instead_of_retraining(ray_local, tmp_path, make_split):
     split = make_split(tmp_path / "train")
     first = run_train_job(job(split, 2), tmp_path / "stage", ResourcesConfig())
